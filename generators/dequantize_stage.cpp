@@ -1,0 +1,102 @@
+#include "dequantize_stage.h"
+
+#include <stdexcept>
+#include <string>
+
+namespace qembed::stages {
+
+using namespace Halide;
+
+namespace {
+
+// A little-endian float32 stored as four bytes starting at element e of a byte row.
+Expr f32_from_bytes(const Func& table, const Expr& e, const Expr& row) {
+  Expr bits = cast<uint32_t>(table(e, row)) | (cast<uint32_t>(table(e + 1, row)) << 8) |
+              (cast<uint32_t>(table(e + 2, row)) << 16) | (cast<uint32_t>(table(e + 3, row)) << 24);
+  return reinterpret(Float(32), bits);
+}
+
+// The integer code of column c, widened to int32.
+Expr code_of(const StoredTable& t, const Expr& c, const Expr& row) {
+  switch (t.format.codes) {
+    case fmt::Codes::U8:
+      return cast<int32_t>(t.table(c, row));
+    case fmt::Codes::I8:
+      return cast<int32_t>(reinterpret(Int(8), t.table(c, row)));
+    case fmt::Codes::U4:
+      return cast<int32_t>(unpack_u4(t.table, c, row));
+    case fmt::Codes::I32:
+      return t.table(c, row);
+    default:
+      throw std::invalid_argument(std::string("format ") + t.format.name +
+                                  " has no integer codes");
+  }
+}
+
+}  // namespace
+
+Expr unpack_u4(const Func& table, const Expr& c, const Expr& row) {
+  Expr byte = table(c / 2, row);
+  return (byte >> cast<uint8_t>((c % 2) * 4)) & cast<uint8_t>(15);
+}
+
+Func dequantize(const StoredTable& t) {
+  Var c("c"), row("row");
+  Func deq("dequantized");
+  const fmt::Codes codes = t.format.codes;
+  if (codes == fmt::Codes::F32) {
+    deq(c, row) = t.table(c, row);
+    return deq;
+  }
+  if (codes == fmt::Codes::F16) {
+    // float16 -> float32 is exact.
+    deq(c, row) = cast<float>(reinterpret(Float(16), t.table(c, row)));
+    return deq;
+  }
+
+  Expr scale, zero_point;
+  if (t.format.layout == fmt::QParamLayout::Row) {
+    if (codes == fmt::Codes::I32) {
+      scale = reinterpret(Float(32), t.table(t.row_elems - 2, row));
+      zero_point = reinterpret(Float(32), t.table(t.row_elems - 1, row));
+    } else {
+      scale = f32_from_bytes(t.table, t.row_elems - 8, row);
+      zero_point = f32_from_bytes(t.table, t.row_elems - 4, row);
+    }
+  } else {
+    scale = t.col_scale(c);
+    zero_point = t.col_zero_point(c);
+  }
+
+  Expr q = code_of(t, c, row);
+  Expr centered;
+  if (codes == fmt::Codes::I32) {
+    // 32-bit codes: subtract in exact integer arithmetic (the runtime only accepts
+    // integral zero points with |zp| <= 2^24 here, so the float -> int64 cast is exact).
+    centered = cast<float>(cast<int64_t>(q) - cast<int64_t>(zero_point));
+  } else {
+    // 8/4-bit codes: q and an integral zp are exact in float32, so fl(q - zp) equals the
+    // integer difference; for float zero points this IS the contract's fl(q - zp).
+    centered = cast<float>(q) - zero_point;
+  }
+  deq(c, row) = strict_float(centered * scale);
+  return deq;
+}
+
+Expr quantize(const Expr& x, const Expr& scale, const Expr& zero_point, bool float_zero_point,
+              const Expr& qmin, const Expr& qmax) {
+  // inv = fl(1 / s), then MULTIPLY: x / s rounds differently (contract section 2).
+  Expr inv = strict_float(1.0f / scale);
+  Expr v;
+  if (float_zero_point) {
+    // q = clamp(lrintf(fl(fl(x * inv) + zp))): two roundings, no FMA.
+    v = cast<double>(round(strict_float(x * inv + zero_point)));
+  } else {
+    // q = clamp(zp + nearbyint(fl(x * inv))): the sum is exact in float64 for every
+    // zero point the runtime accepts, so huge x saturate instead of wrapping.
+    v = cast<double>(round(strict_float(x * inv))) + cast<double>(zero_point);
+  }
+  return cast<int32_t>(clamp(v, cast<double>(qmin), cast<double>(qmax)));
+}
+
+}  // namespace qembed::stages

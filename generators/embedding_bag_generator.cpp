@@ -1,0 +1,85 @@
+// EmbeddingBag pipelines: dequantize -> gather -> (max_norm) -> bag reduction.
+// `mode` picks the reduction (sum, which also serves mean, or max); everything cheaper
+// (weights, padding_idx, mean, max_norm) is a runtime parameter.
+#include "bag_reduce_stage.h"
+#include "dequantize_stage.h"
+#include "gather_stage.h"
+#include "lookup_common.h"
+#include "renorm_stage.h"
+#include "schedules.h"
+
+namespace qembed {
+
+using namespace Halide;
+
+class EmbeddingBagGenerator : public Generator<EmbeddingBagGenerator> {
+ public:
+  GeneratorParam<std::string> format{"format", "u8_row"};
+  GeneratorParam<std::string> index_type{"index_type", "int64"};
+  GeneratorParam<stages::BagMode> mode{"mode",
+                                       stages::BagMode::SumOrMean,
+                                       {{"sum", stages::BagMode::SumOrMean},
+                                        {"max", stages::BagMode::Max}}};
+  GeneratorParam<int> vectors_per_tile{"vectors_per_tile", 4};
+  GeneratorParam<int> bags_per_task{"bags_per_task", 2};
+
+  // The embedding dim: RDom bounds (max_norm's norm) need a parameter; the output's
+  // extent is constrained to it.
+  Input<int32_t> dim{"dim"};
+  Input<Buffer<>> table{"table", 2};  // (row element, row); type set from `format`
+  Input<Buffer<float, 1>> col_scale{"col_scale"};
+  Input<Buffer<float, 1>> col_zero_point{"col_zero_point"};
+  Input<Buffer<>> indices{"indices", 1};
+  Input<Buffer<>> offsets{"offsets", 1};  // begin of each bag (one per output bag); the last
+                                          // bag ends at the end of `indices`
+  Input<Buffer<float, 1>> weights{"weights"};
+  Input<int64_t> padding_idx{"padding_idx"};  // -1: none
+  Input<bool> has_weights{"has_weights"};
+  Input<bool> mean{"mean"};
+  Input<bool> has_max_norm{"has_max_norm"};
+  Input<double> max_norm{"max_norm"};
+  Input<double> norm_type{"norm_type"};
+  Output<Buffer<float, 2>> out{"out"};  // (c, b)
+
+  void configure() {
+    table.set_type(table_type(format_param(format)));
+    indices.set_type(index_type_param(index_type));
+    offsets.set_type(index_type_param(index_type));
+  }
+
+  void generate() {
+    Var c("c"), j("j");
+    stages::StoredTable t{format_param(format), table, table.dim(0).extent(), col_scale,
+                          col_zero_point};
+    Func rows = stages::gather(stages::dequantize(t), indices, table.dim(1).extent());
+    stages::Renorm renorm = stages::renorm(rows, dim, max_norm, norm_type);
+    Func looked_up("looked_up");
+    looked_up(c, j) = select(has_max_norm, renorm.rows(c, j), rows(c, j));
+
+    stages::BagInputs in;
+    in.rows = looked_up;
+    in.indices = indices;
+    in.offsets = offsets;
+    in.weights = weights;
+    in.num_indices = indices.dim(0).extent();
+    in.num_bags = offsets.dim(0).extent();
+    in.num_weights = weights.dim(0).extent();
+    in.padding_idx = padding_idx;
+    in.has_weights = has_weights;
+    in.mean = mean;
+    stages::BagReduce bag = stages::bag_reduce(in, mode);
+    out(c, j) = bag.out(c, j);
+
+    out.dim(0).set_extent(dim);
+    out.dim(1).set_extent(offsets.dim(0).extent());
+
+    schedules::ScheduleParams p;
+    p.vectors_per_tile = vectors_per_tile;
+    p.bags_per_task = bags_per_task;
+    schedules::schedule_bag(bag, out, renorm, has_max_norm, dim, get_target(), p);
+  }
+};
+
+}  // namespace qembed
+
+HALIDE_REGISTER_GENERATOR(qembed::EmbeddingBagGenerator, qembed_embedding_bag)

@@ -1,0 +1,55 @@
+// Embedding pipeline: dequantize -> gather -> (max_norm) -> out(c, i).
+#include "dequantize_stage.h"
+#include "gather_stage.h"
+#include "lookup_common.h"
+#include "renorm_stage.h"
+#include "schedules.h"
+
+namespace qembed {
+
+using namespace Halide;
+
+class EmbeddingGenerator : public Generator<EmbeddingGenerator> {
+ public:
+  GeneratorParam<std::string> format{"format", "u8_row"};
+  GeneratorParam<std::string> index_type{"index_type", "int64"};
+  GeneratorParam<int> vectors_per_tile{"vectors_per_tile", 4};
+  GeneratorParam<int> indices_per_task{"indices_per_task", 64};
+
+  // The embedding dim: RDom bounds (max_norm's norm) need a parameter; the output's
+  // extent is constrained to it.
+  Input<int32_t> dim{"dim"};
+  Input<Buffer<>> table{"table", 2};  // (row element, row); type set from `format`
+  Input<Buffer<float, 1>> col_scale{"col_scale"};
+  Input<Buffer<float, 1>> col_zero_point{"col_zero_point"};
+  Input<Buffer<>> indices{"indices", 1};
+  Input<bool> has_max_norm{"has_max_norm"};
+  Input<double> max_norm{"max_norm"};
+  Input<double> norm_type{"norm_type"};
+  Output<Buffer<float, 2>> out{"out"};  // (c, i)
+
+  void configure() {
+    table.set_type(table_type(format_param(format)));
+    indices.set_type(index_type_param(index_type));
+  }
+
+  void generate() {
+    Var c("c"), i("i");
+    stages::StoredTable t{format_param(format), table, table.dim(0).extent(), col_scale,
+                          col_zero_point};
+    Func rows = stages::gather(stages::dequantize(t), indices, table.dim(1).extent());
+    stages::Renorm renorm = stages::renorm(rows, dim, max_norm, norm_type);
+    out(c, i) = select(has_max_norm, renorm.rows(c, i), rows(c, i));
+
+    out.dim(0).set_extent(dim);
+
+    schedules::ScheduleParams p;
+    p.vectors_per_tile = vectors_per_tile;
+    p.indices_per_task = indices_per_task;
+    schedules::schedule_embedding(out, renorm, has_max_norm, dim, get_target(), p);
+  }
+};
+
+}  // namespace qembed
+
+HALIDE_REGISTER_GENERATOR(qembed::EmbeddingGenerator, qembed_embedding)

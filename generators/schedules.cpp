@@ -1,0 +1,80 @@
+#include "schedules.h"
+
+namespace qembed::schedules {
+
+using namespace Halide;
+
+namespace {
+
+// The column loop of an output stage, split into tiles of `tile` columns. Rows at least
+// one tile wide use whole vector tiles (ShiftInwards keeps every access inside the row);
+// narrower rows fall back to one native vector, then to scalars. Every branch names the
+// tile loop `co` so producers can be computed at it.
+void tile_columns(Stage s, const Var& c, const Var& co, const Var& ci, const Expr& dim, int vec,
+                  int tile) {
+  s.specialize(dim >= tile).split(c, co, ci, tile, TailStrategy::ShiftInwards).vectorize(ci);
+  if (tile > vec) {
+    s.specialize(dim >= vec).split(c, co, ci, vec, TailStrategy::ShiftInwards).vectorize(ci);
+  }
+  s.split(c, co, ci, 1);
+}
+
+// max_norm's factor, computed once per looked-up row at `at` (one row's norm is a
+// scalar loop over D inside it). Specializing on the norm type drops the unused
+// reduction and turns pow(|x|, 2) into |x| * |x|.
+void schedule_renorm(stages::Renorm renorm, const LoopLevel& at, const Var& j) {
+  const Expr& p = renorm.norm_type;
+  renorm.factor.compute_at(at).specialize(is_inf(p));
+  renorm.power_sum.compute_at(renorm.factor, j);
+  renorm.abs_max.compute_at(renorm.factor, j);
+  renorm.power_sum.update().specialize(p == Expr(2.0));
+  renorm.power_sum.update().specialize(p == Expr(1.0));
+}
+
+}  // namespace
+
+void schedule_embedding(Func out, stages::Renorm renorm, const Expr& has_max_norm,
+                        const Expr& dim, const Target& target, const ScheduleParams& p) {
+  Var c = out.args()[0], i = out.args()[1];
+  Var io("io"), ii("ii"), co("co"), ci("ci");
+  const int vec = target.natural_vector_size<float>();
+  out.split(i, io, ii, p.indices_per_task, TailStrategy::GuardWithIf).parallel(io);
+  Stage renormed = out.specialize(has_max_norm);
+  tile_columns(renormed, c, co, ci, dim, vec, vec * p.vectors_per_tile);
+  tile_columns(out, c, co, ci, dim, vec, vec * p.vectors_per_tile);
+  schedule_renorm(renorm, LoopLevel(out, ii), renorm.factor.args()[0]);
+}
+
+void schedule_bag(stages::BagReduce bag, Func out, stages::Renorm renorm,
+                  const Expr& has_max_norm, const Expr& dim, const Target& target,
+                  const ScheduleParams& p) {
+  Func acc = bag.acc;
+  Var c = out.args()[0], b = out.args()[1];
+  Var bo("bo"), bi("bi"), co("co"), ci("ci");
+  const int vec = target.natural_vector_size<float>();
+  out.split(b, bo, bi, p.bags_per_task, TailStrategy::GuardWithIf).parallel(bo);
+  Stage renormed = out.specialize(has_max_norm);
+  tile_columns(renormed, c, co, ci, dim, vec, vec * p.vectors_per_tile);
+  tile_columns(out, c, co, ci, dim, vec, vec * p.vectors_per_tile);
+
+  // One tile of accumulators lives in registers while the bag's rows stream past.
+  bag.count.compute_at(out, bi);
+  Var ac = acc.args()[0], ab = acc.args()[1];
+  acc.compute_at(out, co).store_in(MemoryType::Register).vectorize(ac);
+  acc.update().reorder(ac, bag.r, ab).vectorize(ac);
+  // max_norm: the factor of every looked-up row in one parallel pass before the bags
+  // (bounds inference cannot narrow a data-dependent bag to its own rows).
+  Var j = renorm.factor.args()[0], jo("jo"), ji("ji");
+  renorm.factor.split(j, jo, ji, 64, TailStrategy::GuardWithIf).parallel(jo);
+  schedule_renorm(renorm, LoopLevel::root(), ji);
+}
+
+void schedule_quantize(Func out, const Target& target) {
+  Var c = out.args()[0], row = out.args()[1];
+  Var co("co"), ci("ci"), ro("ro"), ri("ri");
+  const int vec = target.natural_vector_size<float>();
+  out.split(row, ro, ri, 16, TailStrategy::GuardWithIf).parallel(ro);
+  out.split(c, co, ci, vec, TailStrategy::GuardWithIf).vectorize(ci);
+}
+
+}  // namespace qembed::schedules

@@ -1,0 +1,32 @@
+// Target-aware schedules for the lookup pipelines. Every tunable choice is a field of
+// ScheduleParams (set from GeneratorParams), so a tuner can vary them per target
+// without touching the algorithm.
+#pragma once
+
+#include "Halide.h"
+#include "bag_reduce_stage.h"
+#include "renorm_stage.h"
+
+namespace qembed::schedules {
+
+struct ScheduleParams {
+  int vectors_per_tile = 4;    // columns accumulated at once, in native float vectors
+  int bags_per_task = 2;       // parallel grain of the bag pipelines
+  int indices_per_task = 64;   // parallel grain of the Embedding pipeline
+};
+
+// out(c, i): one dequantized (renormalized) row per index.
+void schedule_embedding(Halide::Func out, stages::Renorm renorm,
+                        const Halide::Expr& has_max_norm, const Halide::Expr& dim,
+                        const Halide::Target& target, const ScheduleParams& p);
+
+// out(c, b): the bags (bag.out, inlined into the output). Accumulators for one column
+// tile stay in registers across a bag.
+void schedule_bag(stages::BagReduce bag, Halide::Func out, stages::Renorm renorm,
+                  const Halide::Expr& has_max_norm, const Halide::Expr& dim,
+                  const Halide::Target& target, const ScheduleParams& p);
+
+// quantized(c, row): from_float's elementwise quantization.
+void schedule_quantize(Halide::Func out, const Halide::Target& target);
+
+}  // namespace qembed::schedules

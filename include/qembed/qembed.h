@@ -1,0 +1,68 @@
+/* qembed C ABI: quantized Embedding / EmbeddingBag with the semantics of PyTorch's
+ * reference quantized modules (torch.ao.nn.quantized.reference). C99, exported from
+ * libqembed.so. Every call validates its inputs; a failed call returns non-zero, sets a
+ * message (qembed_last_error) naming the argument and the rule it broke, and leaves
+ * `out` and the module untouched. */
+#ifndef QEMBED_QEMBED_H
+#define QEMBED_QEMBED_H
+
+#include <stdint.h>
+
+#if defined(_WIN32)
+#define QEMBED_API __declspec(dllexport)
+#else
+#define QEMBED_API __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define QEMBED_NO_PADDING_IDX INT64_MIN
+typedef struct qembed_module qembed_module;
+typedef enum { QEMBED_OK = 0, QEMBED_ERR_INVALID_ARGUMENT = 1, QEMBED_ERR_OUT_OF_RANGE = 2,
+               QEMBED_ERR_UNSUPPORTED = 3, QEMBED_ERR_INTERNAL = 4 } qembed_status;
+typedef enum { QEMBED_QSCHEME_NONE = 0, QEMBED_PER_TENSOR_AFFINE = 1, QEMBED_PER_CHANNEL_AFFINE = 2,
+               QEMBED_PER_CHANNEL_AFFINE_FLOAT_QPARAMS = 3 } qembed_qscheme;
+typedef enum { QEMBED_FLOAT32 = 0, QEMBED_FLOAT16 = 1, QEMBED_QUINT8 = 2, QEMBED_QINT8 = 3,
+               QEMBED_QUINT4X2 = 4, QEMBED_QINT32 = 5 } qembed_dtype;
+typedef enum { QEMBED_MODE_SUM = 0, QEMBED_MODE_MEAN = 1, QEMBED_MODE_MAX = 2 } qembed_mode;
+typedef enum { QEMBED_INT32 = 0, QEMBED_INT64 = 1 } qembed_index_type;
+typedef struct {
+  qembed_qscheme qscheme; qembed_dtype dtype;
+  const float* scale;       /* num_qparams values */
+  const float* zero_point;  /* num_qparams values; integral for the two affine schemes */
+  int64_t num_qparams;      /* 1 for per-tensor; the size of `axis` for per-channel */
+  int64_t axis;             /* per-channel only: 0 or 1 */
+} qembed_qparams;
+typedef struct {
+  int64_t num_embeddings, embedding_dim;
+  int64_t padding_idx;      /* QEMBED_NO_PADDING_IDX, or in [-num_embeddings, num_embeddings) */
+  int has_max_norm; double max_norm; double norm_type;
+  qembed_mode mode;         /* EmbeddingBag only */
+  int include_last_offset;  /* EmbeddingBag only */
+} qembed_options;
+/* weight: row-major num_embeddings x embedding_dim float32; qparams NULL = PyTorch's default */
+QEMBED_API qembed_status qembed_embedding_from_float(const float* weight, const qembed_options* options,
+                                          const qembed_qparams* qparams, qembed_module** out);
+QEMBED_API qembed_status qembed_embedding_bag_from_float(const float* weight, const qembed_options* options,
+                                              const qembed_qparams* qparams, qembed_module** out);
+QEMBED_API void qembed_module_free(qembed_module* module);
+/* out_len: number of floats available at out */
+QEMBED_API qembed_status qembed_embedding_forward(const qembed_module* module, const void* indices,
+                                       qembed_index_type index_type, int64_t num_indices,
+                                       float* out, int64_t out_len);
+/* offsets use index_type too; per_sample_weights NULL or num_indices floats */
+QEMBED_API qembed_status qembed_embedding_bag_forward(const qembed_module* module, const void* indices,
+                                           int64_t num_indices, const void* offsets, int64_t num_offsets,
+                                           qembed_index_type index_type, const float* per_sample_weights,
+                                           float* out, int64_t out_len);
+QEMBED_API qembed_status qembed_get_weight(const qembed_module* module, float* out, int64_t out_len);
+QEMBED_API const char* qembed_last_error(void);   /* this thread's message for its last failed call */
+QEMBED_API const char* qembed_kernel_target(void); /* Halide target of the kernels running on this CPU */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QEMBED_QEMBED_H */

@@ -1,0 +1,114 @@
+#include "dispatch.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+
+#include "cpu_features.h"
+#include "qembed/qembed.hpp"
+// The generated kernel headers: assigning their functions to the typed slots below
+// checks every kernel's signature at compile time.
+#include "qembed_kernel_headers.inc"
+
+namespace qembed::detail {
+
+namespace {
+
+std::vector<KernelSet> build_table() {
+  std::vector<KernelSet> t;
+#define QEMBED_TARGET(tid, target_string) \
+  t.emplace_back();                       \
+  t.back().target = target_string;
+#define QEMBED_KERNEL(tid, op, format, itype)                                      \
+  t.back().op[static_cast<int>(fmt::FormatId::format)][kSlot_##itype] = \
+      &qembed_k_##tid##_##op##_##format##_##itype;
+#define QEMBED_QUANTIZE(tid, zp) t.back().quantize_##zp = &qembed_k_##tid##_quantize_##zp;
+#include "qembed_kernel_table.inc"
+#undef QEMBED_TARGET
+#undef QEMBED_KERNEL
+#undef QEMBED_QUANTIZE
+  return t;
+}
+
+// Resolves a user's name for a target: the full string, a feature token, or "baseline".
+const KernelSet* find_target(const std::string& name) {
+  const auto& sets = all_kernel_sets();
+  if (name == "baseline") return &sets.back();
+  for (const KernelSet& k : sets) {
+    if (name == k.target) return &k;
+  }
+  for (const KernelSet& k : sets) {
+    const std::string t = std::string(k.target) + "-";
+    if (t.find("-" + name + "-") != std::string::npos) return &k;
+  }
+  return nullptr;
+}
+
+const KernelSet& checked(const std::string& name) {
+  const KernelSet* k = find_target(name);
+  if (k == nullptr) {
+    std::string all;
+    for (const KernelSet& s : all_kernel_sets()) all += std::string(" ") + s.target;
+    throw Unsupported("kernel target '" + name + "' is not compiled in; compiled:" + all);
+  }
+  std::string why;
+  if (!cpu_supports_target(k->target, &why)) {
+    throw Unsupported("kernel target '" + name + "' cannot run here: " + why);
+  }
+  return *k;
+}
+
+const KernelSet& best_supported() {
+  std::string why;
+  for (const KernelSet& k : all_kernel_sets()) {
+    if (cpu_supports_target(k.target, &why)) return k;
+  }
+  throw Unsupported("no compiled kernel target runs on this CPU: " + why);
+}
+
+std::atomic<const KernelSet*> g_active{nullptr};
+std::once_flag g_init;
+
+}  // namespace
+
+const std::vector<KernelSet>& all_kernel_sets() {
+  static const std::vector<KernelSet> table = build_table();
+  return table;
+}
+
+const KernelSet& active_kernels() {
+  std::call_once(g_init, [] {
+    const char* forced = std::getenv("QEMBED_FORCE_TARGET");
+    const KernelSet* k = forced != nullptr && *forced != '\0' ? &checked(forced) : &best_supported();
+    g_active.store(k);
+  });
+  return *g_active.load();
+}
+
+}  // namespace qembed::detail
+
+namespace qembed {
+
+std::vector<std::string> compiled_kernel_targets() {
+  std::vector<std::string> out;
+  for (const auto& k : detail::all_kernel_sets()) out.emplace_back(k.target);
+  return out;
+}
+
+std::vector<std::string> supported_kernel_targets() {
+  std::vector<std::string> out;
+  std::string why;
+  for (const auto& k : detail::all_kernel_sets()) {
+    if (detail::cpu_supports_target(k.target, &why)) out.emplace_back(k.target);
+  }
+  return out;
+}
+
+std::string kernel_target() { return detail::active_kernels().target; }
+
+void set_kernel_target(const std::string& target) {
+  detail::active_kernels();  // settle the initial choice first
+  detail::g_active.store(&detail::checked(target));
+}
+
+}  // namespace qembed

@@ -1,0 +1,39 @@
+// float32 -> float16 bits with round-to-nearest-even, as torch's .to(torch.float16).
+// (float16 -> float32 is exact and happens in the kernels.)
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+namespace qembed::detail {
+
+inline uint16_t float_to_half_bits(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  const uint32_t sign = (x >> 16) & 0x8000u;
+  const uint32_t abs = x & 0x7fffffffu;
+  if (abs >= 0x7f800000u) {  // inf or NaN
+    return static_cast<uint16_t>(sign | 0x7c00u | (abs > 0x7f800000u ? 0x200u : 0u));
+  }
+  if (abs >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // rounds to inf
+  if (abs < 0x38800000u) {
+    // Result is subnormal (or zero): value = m * 2^-24 with m rounded to nearest even.
+    if (abs < 0x33000000u) return static_cast<uint16_t>(sign);  // below half the least subnormal
+    const uint32_t exp = abs >> 23;
+    const uint32_t mant = (abs & 0x7fffffu) | 0x800000u;
+    const uint32_t shift = 126 - exp;  // in [14, 24]
+    uint32_t m = mant >> shift;
+    const uint32_t rem = mant & ((1u << shift) - 1);
+    const uint32_t half = 1u << (shift - 1);
+    if (rem > half || (rem == half && (m & 1u))) ++m;
+    return static_cast<uint16_t>(sign | m);
+  }
+  // Normal: rebias the exponent, round the 13 dropped mantissa bits to nearest even
+  // (a carry into the exponent is the correct result).
+  uint32_t h = ((abs - 0x38000000u) >> 13);
+  const uint32_t rem = abs & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) ++h;
+  return static_cast<uint16_t>(sign | h);
+}
+
+}  // namespace qembed::detail

@@ -1,0 +1,327 @@
+#include "module.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <numeric>
+
+#include "dispatch.h"
+#include "dtype_table.h"
+#include "float16.h"
+#include "halide_buffers.h"
+#include "validate.h"
+
+namespace qembed::detail {
+
+namespace {
+
+// Rows quantized per from_float kernel call: bounds the int32 code scratch buffer.
+constexpr int64_t kQuantizeChunkRows = 4096;
+// Rows dequantized per get_weight kernel call (an Embedding lookup of every row).
+constexpr int32_t kWeightChunkRows = 4096;
+
+thread_local std::string t_halide_error;
+
+void halide_error_to_thread(void*, const char* msg) { t_halide_error = msg; }
+
+// Kernels report through Halide's error handler; route it to the calling thread.
+void install_error_handler() {
+  static std::once_flag once;
+  std::call_once(once, [] { halide_set_error_handler(halide_error_to_thread); });
+}
+
+void check_kernel(int status, const char* kernel) {
+  if (status != 0) {
+    throw InternalError(std::string(kernel) + " kernel failed (" + std::to_string(status) +
+                        "): " + t_halide_error);
+  }
+}
+
+halide_type_t table_type(fmt::Codes c) {
+  switch (c) {
+    case fmt::Codes::F32:
+      return f32_type();
+    case fmt::Codes::F16:
+      return halide_type_t(halide_type_uint, 16);
+    case fmt::Codes::I32:
+      return i32_type();
+    default:
+      return halide_type_t(halide_type_uint, 8);
+  }
+}
+
+int slot(IndexType t) { return t == IndexType::Int32 ? kSlot_int32 : kSlot_int64; }
+
+halide_type_t index_halide_type(IndexType t) {
+  return t == IndexType::Int32 ? i32_type() : i64_type();
+}
+
+}  // namespace
+
+// Views of the stored table and its column qparams, as the lookup kernels take them.
+struct Module::TableViews {
+  float dummy = 0.0f;  // stands in for the column vectors of layouts without them
+  BufferView<2> table;
+  BufferView<1> col_scale, col_zero_point;
+  explicit TableViews(const Module& m)
+      : table(m.table_.data.get(), table_type(fmt::format(m.format_).codes),
+              {static_cast<int32_t>(m.row_elems_), static_cast<int32_t>(m.rows())}),
+        col_scale(m.col_scale_.empty() ? &dummy : m.col_scale_.data(), f32_type(),
+                  {static_cast<int32_t>(std::max<size_t>(m.col_scale_.size(), 1))}),
+        col_zero_point(m.col_zero_point_.empty() ? &dummy : m.col_zero_point_.data(), f32_type(),
+                       {static_cast<int32_t>(std::max<size_t>(m.col_zero_point_.size(), 1))}) {}
+};
+
+void AlignedBytes::Free::operator()(uint8_t* p) const { std::free(p); }
+
+AlignedBytes AlignedBytes::allocate(size_t size) {
+  AlignedBytes b;
+  const size_t rounded = (size + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+  if (p == nullptr) throw Unsupported("out of memory allocating " + std::to_string(size) + " bytes");
+  std::memset(p, 0, rounded == 0 ? 64 : rounded);
+  b.data.reset(static_cast<uint8_t*>(p));
+  b.size = size;
+  return b;
+}
+
+std::shared_ptr<const Module> Module::from_float(Kind kind, const float* weight,
+                                                 const EmbeddingBagOptions& options,
+                                                 const QParams* qparams) {
+  install_error_handler();
+  validate_options(options, kind == Kind::EmbeddingBag);
+  const int64_t rows = options.num_embeddings, dim = options.embedding_dim;
+  QParams q = validate_qparams(qparams, rows, dim);
+  validate_weight(weight, rows, dim);
+
+  std::shared_ptr<Module> m(new Module());
+  m->kind_ = kind;
+  m->options_ = options;
+  if (kind == Kind::Embedding) {
+    m->options_.mode = Mode::Mean;
+    m->options_.include_last_offset = false;
+  }
+  m->qparams_ = q;
+  if (options.padding_idx) {
+    m->padding_row_ = *options.padding_idx < 0 ? *options.padding_idx + rows : *options.padding_idx;
+  }
+  m->format_ = stored_format(q);
+  const fmt::Format& f = fmt::format(m->format_);
+  m->row_elems_ = fmt::row_elements(f, dim);
+  const int eb = fmt::element_bytes(f.codes);
+  const int64_t row_bytes = m->row_elems_ * eb;
+  const int64_t bytes = checked_mul(rows, row_bytes, "weight");
+  if (bytes > kMaxTableBytes) {
+    throw Unsupported("weight: the stored table needs " + std::to_string(bytes) +
+                      " bytes; this build addresses tables up to 2 GiB");
+  }
+  m->table_ = AlignedBytes::allocate(static_cast<size_t>(bytes));
+  uint8_t* table = m->table_.data.get();
+
+  if (f.codes == fmt::Codes::F32) {
+    std::memcpy(table, weight, static_cast<size_t>(bytes));
+    return m;
+  }
+  if (f.codes == fmt::Codes::F16) {
+    for (int64_t i = 0; i < rows * dim; ++i) {
+      const uint16_t h = float_to_half_bits(weight[i]);
+      std::memcpy(table + 2 * i, &h, 2);
+    }
+    return m;
+  }
+
+  // Quantize through the Halide kernel in row chunks, then pack the int32 codes.
+  if (f.layout == fmt::QParamLayout::Col) {
+    const bool per_tensor = q.qscheme == QScheme::PerTensorAffine;
+    m->col_scale_.assign(dim, q.scale[0]);
+    m->col_zero_point_.assign(dim, q.zero_point[0]);
+    if (!per_tensor) {
+      m->col_scale_ = q.scale;
+      m->col_zero_point_ = q.zero_point;
+    }
+  }
+  const KernelSet& k = active_kernels();
+  const bool float_zp = q.qscheme == QScheme::PerChannelAffineFloatQParams;
+  const QuantizeKernel quantize = float_zp ? k.quantize_float_zp : k.quantize_int_zp;
+  const int32_t axis = q.qscheme == QScheme::PerTensorAffine ? 2 : static_cast<int32_t>(q.axis);
+  const DTypeInfo& info = dtype_info(q.dtype);
+  std::vector<int32_t> codes(static_cast<size_t>(std::min(rows, kQuantizeChunkRows) * dim));
+  for (int64_t r0 = 0; r0 < rows; r0 += kQuantizeChunkRows) {
+    const int32_t n = static_cast<int32_t>(std::min(kQuantizeChunkRows, rows - r0));
+    const int32_t d = static_cast<int32_t>(dim);
+    const bool by_row = axis == 0;
+    const float* s = q.scale.data() + (by_row ? r0 : 0);
+    const float* z = q.zero_point.data() + (by_row ? r0 : 0);
+    const int32_t nq = by_row ? n : static_cast<int32_t>(q.scale.size());
+    BufferView<2> wbuf(weight + r0 * dim, f32_type(), {d, n});
+    BufferView<1> sbuf(s, f32_type(), {nq});
+    BufferView<1> zbuf(z, f32_type(), {nq});
+    BufferView<2> cbuf(codes.data(), i32_type(), {d, n});
+    check_kernel(quantize(wbuf.get(), sbuf.get(), zbuf.get(), axis, static_cast<int32_t>(info.qmin),
+                          static_cast<int32_t>(info.qmax), cbuf.get()),
+                 "quantize");
+    for (int32_t i = 0; i < n; ++i) {
+      uint8_t* row = table + (r0 + i) * row_bytes;
+      const int32_t* c = codes.data() + static_cast<int64_t>(i) * dim;
+      switch (f.codes) {
+        case fmt::Codes::U8:
+        case fmt::Codes::I8:
+          for (int64_t j = 0; j < dim; ++j) row[j] = static_cast<uint8_t>(c[j]);
+          break;
+        case fmt::Codes::U4:  // the 4-bit pack: two codes per byte, low nibble first
+          for (int64_t j = 0; j < dim; ++j) row[j / 2] |= static_cast<uint8_t>(c[j] << (4 * (j % 2)));
+          break;
+        default:
+          std::memcpy(row, c, static_cast<size_t>(dim) * 4);
+          break;
+      }
+      if (f.layout == fmt::QParamLayout::Row) {  // fused qparams after the codes
+        uint8_t* qp = row + row_bytes - 8;
+        std::memcpy(qp, &q.scale[r0 + i], 4);
+        std::memcpy(qp + 4, &q.zero_point[r0 + i], 4);
+      }
+    }
+  }
+  return m;
+}
+
+void Module::embedding_forward(const Indices& indices, float* out, int64_t out_len) const {
+  if (kind_ != Kind::Embedding) {
+    throw InvalidArgument("module: embedding forward needs an Embedding module, got an EmbeddingBag");
+  }
+  validate_indices(indices, rows());
+  const int64_t needed = checked_mul(indices.size, dim(), "out");
+  validate_output(out, out_len, needed, "num_indices x embedding_dim");
+  if (indices.size == 0) return;
+
+  const int32_t d = static_cast<int32_t>(dim()), n = static_cast<int32_t>(indices.size);
+  TableViews t(*this);
+  BufferView<1> idx(indices.data, index_halide_type(indices.type), {n});
+  BufferView<2> o(out, f32_type(), {d, n});
+  const EmbeddingKernel kernel =
+      active_kernels().embedding[static_cast<int>(format_)][slot(indices.type)];
+  check_kernel(kernel(d, t.table.get(), t.col_scale.get(), t.col_zero_point.get(), idx.get(), options_.max_norm.has_value(),
+                      options_.max_norm.value_or(0.0), options_.norm_type, o.get()),
+               "embedding");
+}
+
+int64_t Module::num_bags(int64_t num_offsets) const {
+  return options_.include_last_offset ? std::max<int64_t>(num_offsets - 1, 0) : num_offsets;
+}
+
+void Module::bag_forward(const Indices& indices, const Indices& offsets,
+                         const float* per_sample_weights, float* out, int64_t out_len) const {
+  if (kind_ != Kind::EmbeddingBag) {
+    throw InvalidArgument("module: embedding_bag forward needs an EmbeddingBag module, got an "
+                          "Embedding");
+  }
+  validate_indices(indices, rows());
+  if (offsets.size > 0 && offsets.type != indices.type) {
+    throw InvalidArgument("offsets must have the same index type as indices");
+  }
+  const int64_t bags = validate_offsets(offsets, indices.size, options_.include_last_offset);
+  if (per_sample_weights != nullptr && options_.mode != Mode::Sum) {
+    throw InvalidArgument(std::string("per_sample_weights: only supported with mode sum, got mode ") +
+                          (options_.mode == Mode::Mean ? "mean" : "max"));
+  }
+  const int64_t needed = checked_mul(bags, dim(), "out");
+  validate_output(out, out_len, needed, "num_bags x embedding_dim");
+  run_bags(indices, offsets.data, bags, per_sample_weights, out);
+}
+
+void Module::run_bags(const Indices& indices, const void* begins, int64_t num_bags,
+                      const float* per_sample_weights, float* out) const {
+  if (num_bags == 0) return;
+  if (indices.size == 0) {  // every bag is empty: zeros in every mode
+    std::fill(out, out + num_bags * dim(), 0.0f);
+    return;
+  }
+  const int32_t d = static_cast<int32_t>(dim()), n = static_cast<int32_t>(indices.size);
+  TableViews t(*this);
+  const float dummy = 0.0f;
+  const bool weighted = per_sample_weights != nullptr;
+  BufferView<1> idx(indices.data, index_halide_type(indices.type), {n});
+  BufferView<1> off(begins, index_halide_type(indices.type), {static_cast<int32_t>(num_bags)});
+  BufferView<1> w(weighted ? per_sample_weights : &dummy, f32_type(), {weighted ? n : 1});
+  BufferView<2> o(out, f32_type(), {d, static_cast<int32_t>(num_bags)});
+  const KernelSet& k = active_kernels();
+  const int fi = static_cast<int>(format_), si = slot(indices.type);
+  const BagKernel kernel = options_.mode == Mode::Max ? k.bag_max[fi][si] : k.bag_sum[fi][si];
+  check_kernel(kernel(d, t.table.get(), t.col_scale.get(), t.col_zero_point.get(), idx.get(), off.get(), w.get(),
+                      padding_row_, weighted, options_.mode == Mode::Mean,
+                      options_.max_norm.has_value(), options_.max_norm.value_or(0.0),
+                      options_.norm_type, o.get()),
+               "embedding_bag");
+}
+
+void Module::get_weight(float* out, int64_t out_len) const {
+  const int64_t needed = rows() * dim();
+  validate_output(out, out_len, needed, "num_embeddings x embedding_dim");
+  // An Embedding lookup of every row, without max_norm (get_weight never renormalizes).
+  const int32_t d = static_cast<int32_t>(dim());
+  TableViews t(*this);
+  const EmbeddingKernel kernel = active_kernels().embedding[static_cast<int>(format_)][kSlot_int32];
+  std::vector<int32_t> iota(static_cast<size_t>(std::min<int64_t>(rows(), kWeightChunkRows)));
+  for (int64_t r0 = 0; r0 < rows(); r0 += kWeightChunkRows) {
+    const int32_t n = static_cast<int32_t>(std::min<int64_t>(kWeightChunkRows, rows() - r0));
+    std::iota(iota.begin(), iota.begin() + n, static_cast<int32_t>(r0));
+    BufferView<1> idx(iota.data(), i32_type(), {n});
+    BufferView<2> o(out + r0 * dim(), f32_type(), {d, n});
+    check_kernel(kernel(d, t.table.get(), t.col_scale.get(), t.col_zero_point.get(), idx.get(), false, 0.0, 2.0, o.get()),
+                 "get_weight");
+  }
+}
+
+int32_t Module::code_of(int64_t row, int64_t col) const {
+  const fmt::Format& f = fmt::format(format_);
+  const uint8_t* r = table_.data.get() + row * row_elems_ * fmt::element_bytes(f.codes);
+  switch (f.codes) {
+    case fmt::Codes::U8:
+      return r[col];
+    case fmt::Codes::I8:
+      return static_cast<int8_t>(r[col]);
+    case fmt::Codes::U4:
+      return (r[col / 2] >> (4 * (col % 2))) & 15;
+    default: {
+      int32_t v;
+      std::memcpy(&v, r + 4 * col, 4);
+      return v;
+    }
+  }
+}
+
+QuantizedWeight Module::quantized_weight() const {
+  QuantizedWeight w;
+  w.qparams = qparams_;
+  w.rows = rows();
+  w.cols = dim();
+  const fmt::Format& f = fmt::format(format_);
+  const int64_t n = rows() * dim();
+  if (f.codes == fmt::Codes::F32 || f.codes == fmt::Codes::F16) {
+    const size_t bytes = static_cast<size_t>(n) * fmt::element_bytes(f.codes);
+    w.data.assign(table_.data.get(), table_.data.get() + bytes);
+    return w;
+  }
+  const int eb = f.codes == fmt::Codes::I32 ? 4 : 1;
+  // quint4x2: PyTorch packs the FLATTENED tensor, so odd-D rows share bytes.
+  w.data.assign(f.codes == fmt::Codes::U4 ? static_cast<size_t>((n + 1) / 2)
+                                          : static_cast<size_t>(n) * eb,
+                0);
+  for (int64_t r = 0; r < rows(); ++r) {
+    for (int64_t c = 0; c < dim(); ++c) {
+      const int64_t i = r * dim() + c;
+      const int32_t code = code_of(r, c);
+      if (f.codes == fmt::Codes::U4) {
+        w.data[i / 2] |= static_cast<uint8_t>(code << (4 * (i % 2)));
+      } else if (eb == 4) {
+        std::memcpy(&w.data[4 * i], &code, 4);
+      } else {
+        w.data[i] = static_cast<uint8_t>(code);
+      }
+    }
+  }
+  return w;
+}
+
+}  // namespace qembed::detail

@@ -1,0 +1,65 @@
+// The module layer shared by the C++ classes and the C ABI: owns the stored (quantized)
+// table and its qparams, validates every input, and runs the kernels of the active target.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "formats.h"
+#include "qembed/qembed.hpp"
+
+namespace qembed::detail {
+
+enum class Kind { Embedding, EmbeddingBag };
+
+// 64-byte aligned bytes (one cache line), owned.
+struct AlignedBytes {
+  struct Free {
+    void operator()(uint8_t* p) const;
+  };
+  std::unique_ptr<uint8_t[], Free> data;
+  size_t size = 0;
+  static AlignedBytes allocate(size_t size);
+};
+
+class Module {
+ public:
+  // Validates options, qparams and weight, then quantizes the weight into stored rows.
+  static std::shared_ptr<const Module> from_float(Kind kind, const float* weight,
+                                                  const EmbeddingBagOptions& options,
+                                                  const QParams* qparams);
+
+  Kind kind() const { return kind_; }
+  const EmbeddingBagOptions& options() const { return options_; }
+  const QParams& qparams() const { return qparams_; }
+  int64_t rows() const { return options_.num_embeddings; }
+  int64_t dim() const { return options_.embedding_dim; }
+
+  void embedding_forward(const Indices& indices, float* out, int64_t out_len) const;
+  // offsets: begins of bags (plus the end with include_last_offset), as the reference.
+  void bag_forward(const Indices& indices, const Indices& offsets, const float* per_sample_weights,
+                   float* out, int64_t out_len) const;
+  int64_t num_bags(int64_t num_offsets) const;
+  void get_weight(float* out, int64_t out_len) const;
+  QuantizedWeight quantized_weight() const;
+
+ private:
+  Module() = default;
+  struct TableViews;
+  // Runs a validated bag forward with bag begins `begins` (num_bags entries).
+  void run_bags(const Indices& indices, const void* begins, int64_t num_bags,
+                const float* per_sample_weights, float* out) const;
+  int32_t code_of(int64_t row, int64_t col) const;  // the stored integer code
+
+  Kind kind_ = Kind::Embedding;
+  EmbeddingBagOptions options_;
+  QParams qparams_;              // normalized: defaults filled in
+  int64_t padding_row_ = -1;     // padding_idx wrapped into [0, rows), or -1
+  fmt::FormatId format_ = fmt::FormatId::f32;
+  int64_t row_elems_ = 0;        // table-buffer elements per stored row
+  AlignedBytes table_;           // rows x row_elems_ elements
+  std::vector<float> col_scale_, col_zero_point_;  // D-long, for per-column layouts
+};
+
+}  // namespace qembed::detail

@@ -1,0 +1,28 @@
+// Input validation: every rule of the contract, checked before any kernel runs. Each
+// check throws the matching qembed::Error with a message naming the argument and rule.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "qembed/qembed.hpp"
+
+namespace qembed::detail {
+
+// Largest count the kernels address with int32 (tables, index lists, bags).
+constexpr int64_t kMaxExtent = 2147483647LL;
+// Tables this build addresses (Halide kernels without large_buffers: 32-bit offsets).
+constexpr int64_t kMaxTableBytes = 2147483647LL;
+
+void validate_options(const EmbeddingBagOptions& o, bool is_bag);
+// Fills PyTorch's defaults (qparams == nullptr) and checks every qparams rule.
+QParams validate_qparams(const QParams* q, int64_t rows, int64_t cols);
+void validate_weight(const float* weight, int64_t rows, int64_t cols);
+// indices: non-null when non-empty, every value in [0, rows).
+void validate_indices(const Indices& indices, int64_t rows, const char* name = "indices");
+// offsets against num_indices (contract section 4); returns the bag count.
+int64_t validate_offsets(const Indices& offsets, int64_t num_indices, bool include_last_offset);
+void validate_output(const float* out, int64_t out_len, int64_t needed, const char* what);
+int64_t checked_mul(int64_t a, int64_t b, const char* what);
+
+}  // namespace qembed::detail
