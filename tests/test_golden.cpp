@@ -1,0 +1,210 @@
+// Golden data from PyTorch 1.13.1's reference modules (tests/golden/make_golden.py),
+// checked through the C ABI on every kernel target this CPU runs: get_weight, codes and
+// outputs bit-identical; weighted sums (PyTorch fuses them into FMAs without padding_idx)
+// and max_norm outputs within the contract's tolerance.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "qembed/qembed.h"
+#include "test_util.h"
+
+namespace {
+
+struct GoldenCase {
+  std::string name, kind;
+  int64_t rows = 0, dim = 0;
+  std::string pad, max_norm, mode;
+  double norm_type = 2;
+  int include_last = 0;
+  std::string qscheme, dtype;
+  int64_t axis = 0;
+  std::vector<float> scale, zero_point, weight, psw, get_weight, out;
+  std::string itype;
+  std::vector<int64_t> indices, offsets;
+  std::vector<uint8_t> codes;
+};
+
+float from_hex(const std::string& h) {
+  uint32_t bits = static_cast<uint32_t>(std::stoul(h, nullptr, 16));
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+std::vector<float> read_floats(std::istringstream& in, size_t n) {
+  std::vector<float> v;
+  std::string h;
+  for (size_t i = 0; i < n && in >> h; ++i) v.push_back(from_hex(h));
+  return v;
+}
+
+std::vector<GoldenCase> load() {
+  std::ifstream f(std::string(QEMBED_GOLDEN_DIR) + "/golden.txt");
+  EXPECT_TRUE(f.good()) << "missing golden.txt";
+  std::vector<GoldenCase> cases;
+  std::string line;
+  GoldenCase c;
+  while (std::getline(f, line)) {
+    std::istringstream in(line);
+    std::string key;
+    in >> key;
+    if (key == "case") {
+      c = GoldenCase();
+      in >> c.name >> c.kind;
+    } else if (key == "options") {
+      in >> c.rows >> c.dim >> c.pad >> c.max_norm >> c.norm_type >> c.mode >> c.include_last;
+    } else if (key == "qparams") {
+      size_t n;
+      in >> c.qscheme >> c.dtype >> c.axis >> n;
+      c.scale = read_floats(in, n);
+      c.zero_point = read_floats(in, n);
+    } else if (key == "weight") {
+      c.weight = read_floats(in, c.rows * c.dim);
+    } else if (key == "indices") {
+      size_t n;
+      in >> c.itype >> n;
+      c.indices.resize(n);
+      for (auto& i : c.indices) in >> i;
+    } else if (key == "offsets") {
+      size_t n;
+      in >> n;
+      c.offsets.resize(n);
+      for (auto& i : c.offsets) in >> i;
+    } else if (key == "psw") {
+      size_t n;
+      in >> n;
+      c.psw = read_floats(in, n);
+    } else if (key == "get_weight") {
+      c.get_weight = read_floats(in, c.rows * c.dim);
+    } else if (key == "codes") {
+      size_t n;
+      in >> n;
+      std::string b;
+      for (size_t i = 0; i < n && in >> b; ++i) c.codes.push_back(static_cast<uint8_t>(std::stoul(b, nullptr, 16)));
+    } else if (key == "out") {
+      size_t n;
+      in >> n;
+      c.out = read_floats(in, n);
+    } else if (key == "end") {
+      cases.push_back(c);
+    }
+  }
+  return cases;
+}
+
+qembed_qscheme qscheme_of(const std::string& s) {
+  static const std::map<std::string, qembed_qscheme> m = {
+      {"none", QEMBED_QSCHEME_NONE},
+      {"per_tensor_affine", QEMBED_PER_TENSOR_AFFINE},
+      {"per_channel_affine", QEMBED_PER_CHANNEL_AFFINE},
+      {"per_channel_affine_float_qparams", QEMBED_PER_CHANNEL_AFFINE_FLOAT_QPARAMS}};
+  return m.at(s);
+}
+
+qembed_dtype dtype_of(const std::string& s) {
+  static const std::map<std::string, qembed_dtype> m = {
+      {"float32", QEMBED_FLOAT32}, {"float16", QEMBED_FLOAT16}, {"quint8", QEMBED_QUINT8},
+      {"qint8", QEMBED_QINT8},     {"quint4x2", QEMBED_QUINT4X2}, {"qint32", QEMBED_QINT32}};
+  return m.at(s);
+}
+
+void check_case(const GoldenCase& c) {
+  SCOPED_TRACE(c.name);
+  qembed_options o{};
+  o.num_embeddings = c.rows;
+  o.embedding_dim = c.dim;
+  o.padding_idx = c.pad == "none" ? QEMBED_NO_PADDING_IDX : std::stoll(c.pad);
+  o.has_max_norm = c.max_norm != "none";
+  o.max_norm = o.has_max_norm ? std::stod(c.max_norm) : 0.0;
+  o.norm_type = c.norm_type;
+  o.mode = c.mode == "max" ? QEMBED_MODE_MAX : c.mode == "mean" ? QEMBED_MODE_MEAN : QEMBED_MODE_SUM;
+  o.include_last_offset = c.include_last;
+  qembed_qparams q{qscheme_of(c.qscheme), dtype_of(c.dtype), c.scale.data(), c.zero_point.data(),
+                   static_cast<int64_t>(c.scale.size()), c.axis};
+  qembed_module* m = nullptr;
+  const bool bag = c.kind == "bag";
+  ASSERT_EQ(bag ? qembed_embedding_bag_from_float(c.weight.data(), &o, &q, &m)
+                : qembed_embedding_from_float(c.weight.data(), &o, &q, &m),
+            QEMBED_OK)
+      << qembed_last_error();
+
+  std::vector<float> w(c.rows * c.dim);
+  ASSERT_EQ(qembed_get_weight(m, w.data(), static_cast<int64_t>(w.size())), QEMBED_OK);
+  EXPECT_TRUE(qtest::bits_equal(w, c.get_weight)) << "get_weight";
+
+  std::vector<int32_t> i32(c.indices.begin(), c.indices.end()), o32(c.offsets.begin(), c.offsets.end());
+  const bool is32 = c.itype == "int32";
+  const void* idx = is32 ? static_cast<const void*>(i32.data()) : c.indices.data();
+  const void* off = is32 ? static_cast<const void*>(o32.data()) : c.offsets.data();
+  const qembed_index_type it = is32 ? QEMBED_INT32 : QEMBED_INT64;
+  std::vector<float> out(c.out.size());
+  const int64_t n = static_cast<int64_t>(c.indices.size());
+  if (bag) {
+    ASSERT_EQ(qembed_embedding_bag_forward(m, idx, n, off, static_cast<int64_t>(c.offsets.size()),
+                                           it, c.psw.empty() ? nullptr : c.psw.data(), out.data(),
+                                           static_cast<int64_t>(out.size())),
+              QEMBED_OK)
+        << qembed_last_error();
+  } else {
+    ASSERT_EQ(qembed_embedding_forward(m, idx, it, n, out.data(), static_cast<int64_t>(out.size())),
+              QEMBED_OK)
+        << qembed_last_error();
+  }
+  const bool fused_weights = !c.psw.empty() && c.pad == "none";
+  if (!o.has_max_norm && !fused_weights) {
+    EXPECT_TRUE(qtest::bits_equal(out, c.out)) << "forward";
+  } else {
+    // Tolerance: 1e-5 of the bag's sum of |w_i * row| (per element).
+    std::vector<float> tol(out.size(), 1e-30f);
+    const int64_t bags = bag ? static_cast<int64_t>(out.size()) / c.dim : n;
+    for (int64_t b = 0; b < bags; ++b) {
+      const int64_t begin = bag ? c.offsets[b] : b;
+      const int64_t end = bag ? (b + 1 < static_cast<int64_t>(c.offsets.size()) ? c.offsets[b + 1] : n) : b + 1;
+      for (int64_t j = begin; j < end; ++j) {
+        for (int64_t d = 0; d < c.dim; ++d) {
+          const float wj = c.psw.empty() ? 1.0f : std::fabs(c.psw[j]);
+          tol[b * c.dim + d] += 1e-5f * wj * std::fabs(c.get_weight[c.indices[j] * c.dim + d]);
+        }
+      }
+    }
+    EXPECT_TRUE(qtest::within(out, c.out, tol)) << "forward (within tolerance)";
+  }
+  qembed_module_free(m);
+
+  if (!c.codes.empty()) {  // get_quantized_weight (C++ API): PyTorch's int_repr() bytes
+    qembed::EmbeddingOptions eo;
+    eo.num_embeddings = c.rows;
+    eo.embedding_dim = c.dim;
+    qembed::QParams qp{static_cast<qembed::QScheme>(q.qscheme), static_cast<qembed::DType>(q.dtype),
+                       c.scale, c.zero_point, c.axis};
+    const auto e = qembed::Embedding::from_float(c.weight.data(), eo, qp);
+    EXPECT_EQ(e.get_quantized_weight().data, c.codes) << "codes";
+  }
+}
+
+class Golden : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override { qembed::set_kernel_target(GetParam()); }
+  void TearDown() override { qembed::set_kernel_target(qembed::supported_kernel_targets()[0]); }
+};
+
+TEST_P(Golden, MatchesPyTorchReferenceModules) {
+  const std::vector<GoldenCase> cases = load();
+  ASSERT_GE(cases.size(), 40u);
+  for (const GoldenCase& c : cases) check_case(c);
+}
+
+INSTANTIATE_TEST_SUITE_P(Targets, Golden, ::testing::ValuesIn(qembed::supported_kernel_targets()),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           std::string n = info.param;
+                           for (char& ch : n) {
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           }
+                           return n;
+                         });
+
+}  // namespace
