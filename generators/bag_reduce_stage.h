@@ -10,23 +10,23 @@ namespace qembed::stages {
 enum class BagMode { SumOrMean, Max };
 
 struct BagInputs {
-  Halide::Func rows;                // rows(c, j): gathered (and renormalized) row of entry j
-  Halide::Func indices;             // indices(j), any integer type
-  Halide::Func offsets;             // offsets(b): begin of bag b, num_bags entries
-  Halide::Func weights;             // weights(j): per_sample_weights (read when has_weights)
-  Halide::Expr num_indices;         // entries in `indices`
-  Halide::Expr num_bags;            // bags in the output; the last one ends at num_indices
-  Halide::Expr num_weights;         // entries in `weights` (for the access clamp only)
-  Halide::Expr padding_idx;         // int64; -1 when the module has none
-  Halide::Expr has_weights;         // bool
-  Halide::Expr mean;                // bool: divide the sum by max(count, 1)
+  Halide::Func rows;         // rows(c, j): gathered (and renormalized) row of entry j
+  Halide::Func indices;      // indices(j), any integer type
+  Halide::Func offsets;      // offsets(b): begin of bag b, num_bags entries
+  Halide::Func weights;      // weights(j): per_sample_weights (read when has_weights)
+  Halide::Expr num_indices;  // entries in `indices`
+  Halide::Expr num_bags;     // bags in the output; the last one ends at num_indices
+  Halide::Expr num_weights;  // entries in `weights` (for the access clamp only)
+  Halide::Expr padding_idx;  // int64; -1 when the module has none
+  Halide::Expr has_weights;  // bool
+  Halide::Expr mean;         // bool: divide the sum by max(count, 1)
 };
 
 struct BagReduce {
-  Halide::RDom r;        // r over one bag's entries (its where() bounds it by the bag)
-  Halide::Func acc;      // acc(c, b): the running sum or max
-  Halide::Func count;    // count(b): non-padding entries
-  Halide::Func out;      // out(c, b): the finished bag
+  Halide::RDom r;      // r over one bag's entries (its where() bounds it by the bag)
+  Halide::Func acc;    // acc(c, b): the running sum or max
+  Halide::Func count;  // count(b): non-padding entries
+  Halide::Func out;    // out(c, b): the finished bag
 };
 
 BagReduce bag_reduce(const BagInputs& in, BagMode mode);

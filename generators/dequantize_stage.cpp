@@ -28,8 +28,7 @@ Expr code_of(const StoredTable& t, const Expr& c, const Expr& row) {
     case fmt::Codes::I32:
       return t.table(c, row);
     default:
-      throw std::invalid_argument(std::string("format ") + t.format.name +
-                                  " has no integer codes");
+      throw std::invalid_argument(std::string("format ") + t.format.name + " has no integer codes");
   }
 }
 

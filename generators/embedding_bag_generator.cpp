@@ -16,10 +16,10 @@ class EmbeddingBagGenerator : public Generator<EmbeddingBagGenerator> {
  public:
   GeneratorParam<std::string> format{"format", "u8_row"};
   GeneratorParam<std::string> index_type{"index_type", "int64"};
-  GeneratorParam<stages::BagMode> mode{"mode",
-                                       stages::BagMode::SumOrMean,
-                                       {{"sum", stages::BagMode::SumOrMean},
-                                        {"max", stages::BagMode::Max}}};
+  GeneratorParam<stages::BagMode> mode{
+      "mode",
+      stages::BagMode::SumOrMean,
+      {{"sum", stages::BagMode::SumOrMean}, {"max", stages::BagMode::Max}}};
   GeneratorParam<int> vectors_per_tile{"vectors_per_tile", 4};
   GeneratorParam<int> bags_per_task{"bags_per_task", 2};
 

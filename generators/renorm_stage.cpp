@@ -19,8 +19,8 @@ Renorm renorm(const Func& rows, const Expr& dim, const Expr& max_norm, const Exp
   abs_max(j) = cast<double>(0);
   abs_max(j) = max(abs_max(j), a);
 
-  Expr finite_norm = select(norm_type == one, power_sum(j), norm_type == two,
-                            sqrt(power_sum(j)), pow(power_sum(j), one / norm_type));
+  Expr finite_norm = select(norm_type == one, power_sum(j), norm_type == two, sqrt(power_sum(j)),
+                            pow(power_sum(j), one / norm_type));
   Expr norm = select(is_inf(norm_type), abs_max(j), finite_norm);
   r.factor(j) = select(norm > cast<double>(max_norm),
                        cast<float>(cast<double>(max_norm) / (norm + eps)), 1.0f);

@@ -11,8 +11,8 @@ struct Renorm {
   Halide::Func power_sum;  // power_sum(j): sum over the row of |x|^p, in float64
   Halide::Func abs_max;    // abs_max(j): max over the row of |x| (the p = inf norm)
   Halide::Expr norm_type;
-  Halide::Func factor;     // factor(j): the float32 scale for row j (1 when within max_norm)
-  Halide::Func rows;       // rows(c, j) after renormalization
+  Halide::Func factor;  // factor(j): the float32 scale for row j (1 when within max_norm)
+  Halide::Func rows;    // rows(c, j) after renormalization
 };
 
 // norm_type p: finite p > 0 (p == 1 and p == 2 take exact fast forms after

@@ -33,8 +33,8 @@ void schedule_renorm(stages::Renorm renorm, const LoopLevel& at, const Var& j) {
 
 }  // namespace
 
-void schedule_embedding(Func out, stages::Renorm renorm, const Expr& has_max_norm,
-                        const Expr& dim, const Target& target, const ScheduleParams& p) {
+void schedule_embedding(Func out, stages::Renorm renorm, const Expr& has_max_norm, const Expr& dim,
+                        const Target& target, const ScheduleParams& p) {
   Var c = out.args()[0], i = out.args()[1];
   Var io("io"), ii("ii"), co("co"), ci("ci");
   const int vec = target.natural_vector_size<float>();
@@ -45,9 +45,8 @@ void schedule_embedding(Func out, stages::Renorm renorm, const Expr& has_max_nor
   schedule_renorm(renorm, LoopLevel(out, ii), renorm.factor.args()[0]);
 }
 
-void schedule_bag(stages::BagReduce bag, Func out, stages::Renorm renorm,
-                  const Expr& has_max_norm, const Expr& dim, const Target& target,
-                  const ScheduleParams& p) {
+void schedule_bag(stages::BagReduce bag, Func out, stages::Renorm renorm, const Expr& has_max_norm,
+                  const Expr& dim, const Target& target, const ScheduleParams& p) {
   Func acc = bag.acc;
   Var c = out.args()[0], b = out.args()[1];
   Var bo("bo"), bi("bi"), co("co"), ci("ci");

@@ -10,15 +10,15 @@
 namespace qembed::schedules {
 
 struct ScheduleParams {
-  int vectors_per_tile = 4;    // columns accumulated at once, in native float vectors
-  int bags_per_task = 2;       // parallel grain of the bag pipelines
-  int indices_per_task = 64;   // parallel grain of the Embedding pipeline
+  int vectors_per_tile = 4;   // columns accumulated at once, in native float vectors
+  int bags_per_task = 2;      // parallel grain of the bag pipelines
+  int indices_per_task = 64;  // parallel grain of the Embedding pipeline
 };
 
 // out(c, i): one dequantized (renormalized) row per index.
-void schedule_embedding(Halide::Func out, stages::Renorm renorm,
-                        const Halide::Expr& has_max_norm, const Halide::Expr& dim,
-                        const Halide::Target& target, const ScheduleParams& p);
+void schedule_embedding(Halide::Func out, stages::Renorm renorm, const Halide::Expr& has_max_norm,
+                        const Halide::Expr& dim, const Halide::Target& target,
+                        const ScheduleParams& p);
 
 // out(c, b): the bags (bag.out, inlined into the output). Accumulators for one column
 // tile stay in registers across a bag.

@@ -109,8 +109,9 @@ std::vector<float> EmbeddingBag::forward_2d(Indices indices, int64_t num_bags, i
                           std::to_string(indices.size));
   }
   if (m_->options().include_last_offset) {
-    throw InvalidArgument("indices: a 2-D input takes no offsets, so include_last_offset must be "
-                          "false");
+    throw InvalidArgument(
+        "indices: a 2-D input takes no offsets, so include_last_offset must be "
+        "false");
   }
   // B bags of N: offsets b * N, in the indices' own type.
   std::vector<int32_t> o32;

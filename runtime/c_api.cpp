@@ -75,8 +75,9 @@ QParams qparams_of(const qembed_qparams* q) {
                           std::to_string(q->num_qparams));
   }
   if (q->num_qparams > 0 && (q->scale == nullptr || q->zero_point == nullptr)) {
-    throw InvalidArgument("qparams.scale and qparams.zero_point must not be NULL when "
-                          "num_qparams > 0");
+    throw InvalidArgument(
+        "qparams.scale and qparams.zero_point must not be NULL when "
+        "num_qparams > 0");
   }
   out.scale.assign(q->scale, q->scale + q->num_qparams);
   out.zero_point.assign(q->zero_point, q->zero_point + q->num_qparams);

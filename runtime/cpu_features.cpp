@@ -21,9 +21,17 @@ std::vector<std::string> split_dashes(const std::string& s) {
 
 // Target features that are not CPU features (code generation or runtime options).
 bool is_codegen_option(const std::string& f) {
-  static const char* kOptions[] = {"no_runtime", "large_buffers", "strict_float", "no_asserts",
-                                   "no_bounds_query", "debug", "profile", "trace_all",
-                                   "embed_bitcode", "enable_llvm_loop_opt", "disable_llvm_loop_opt"};
+  static const char* kOptions[] = {"no_runtime",
+                                   "large_buffers",
+                                   "strict_float",
+                                   "no_asserts",
+                                   "no_bounds_query",
+                                   "debug",
+                                   "profile",
+                                   "trace_all",
+                                   "embed_bitcode",
+                                   "enable_llvm_loop_opt",
+                                   "disable_llvm_loop_opt"};
   for (const char* o : kOptions) {
     if (f == o) return true;
   }
@@ -48,8 +56,9 @@ bool x86_supports(const std::string& f) {
     return skylake && __builtin_cpu_supports("avx512ifma") && __builtin_cpu_supports("avx512vbmi");
   }
   if (f == "avx512_sapphirerapids") {
-    return skylake && __builtin_cpu_supports("avx512ifma") && __builtin_cpu_supports("avx512vbmi") &&
-           __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bf16");
+    return skylake && __builtin_cpu_supports("avx512ifma") &&
+           __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vnni") &&
+           __builtin_cpu_supports("avx512bf16");
   }
   return false;
 }
@@ -58,7 +67,7 @@ bool x86_supports(const std::string& f) {
 #if defined(__aarch64__) && defined(__linux__)
 bool arm_supports(const std::string& f) {
   const unsigned long hw = getauxval(AT_HWCAP);
-  if (f == "arm_dot_prod") return (hw & (1UL << 20)) != 0;  // HWCAP_ASIMDDP
+  if (f == "arm_dot_prod") return (hw & (1UL << 20)) != 0;              // HWCAP_ASIMDDP
   if (f == "arm_fp16") return (hw & (1UL << 9)) && (hw & (1UL << 10));  // FPHP, ASIMDHP
   return false;
 }

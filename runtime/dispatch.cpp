@@ -19,7 +19,7 @@ std::vector<KernelSet> build_table() {
 #define QEMBED_TARGET(tid, target_string) \
   t.emplace_back();                       \
   t.back().target = target_string;
-#define QEMBED_KERNEL(tid, op, format, itype)                                      \
+#define QEMBED_KERNEL(tid, op, format, itype)                           \
   t.back().op[static_cast<int>(fmt::FormatId::format)][kSlot_##itype] = \
       &qembed_k_##tid##_##op##_##format##_##itype;
 #define QEMBED_QUANTIZE(tid, zp) t.back().quantize_##zp = &qembed_k_##tid##_quantize_##zp;
@@ -79,7 +79,8 @@ const std::vector<KernelSet>& all_kernel_sets() {
 const KernelSet& active_kernels() {
   std::call_once(g_init, [] {
     const char* forced = std::getenv("QEMBED_FORCE_TARGET");
-    const KernelSet* k = forced != nullptr && *forced != '\0' ? &checked(forced) : &best_supported();
+    const KernelSet* k =
+        forced != nullptr && *forced != '\0' ? &checked(forced) : &best_supported();
     g_active.store(k);
   });
   return *g_active.load();

@@ -6,8 +6,8 @@ namespace {
 constexpr int64_t kI32Min = -2147483648LL, kI32Max = 2147483647LL;
 // Indexed by DType.
 constexpr DTypeInfo kDTypes[] = {
-    {"float32", 0, 0, fmt::Codes::F32}, {"float16", 0, 0, fmt::Codes::F16},
-    {"quint8", 0, 255, fmt::Codes::U8}, {"qint8", -128, 127, fmt::Codes::I8},
+    {"float32", 0, 0, fmt::Codes::F32},  {"float16", 0, 0, fmt::Codes::F16},
+    {"quint8", 0, 255, fmt::Codes::U8},  {"qint8", -128, 127, fmt::Codes::I8},
     {"quint4x2", 0, 15, fmt::Codes::U4}, {"qint32", kI32Min, kI32Max, fmt::Codes::I32},
 };
 }  // namespace

@@ -79,7 +79,8 @@ AlignedBytes AlignedBytes::allocate(size_t size) {
   AlignedBytes b;
   const size_t rounded = (size + 63) / 64 * 64;
   void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
-  if (p == nullptr) throw Unsupported("out of memory allocating " + std::to_string(size) + " bytes");
+  if (p == nullptr)
+    throw Unsupported("out of memory allocating " + std::to_string(size) + " bytes");
   std::memset(p, 0, rounded == 0 ? 64 : rounded);
   b.data.reset(static_cast<uint8_t*>(p));
   b.size = size;
@@ -170,7 +171,8 @@ std::shared_ptr<const Module> Module::from_float(Kind kind, const float* weight,
           for (int64_t j = 0; j < dim; ++j) row[j] = static_cast<uint8_t>(c[j]);
           break;
         case fmt::Codes::U4:  // the 4-bit pack: two codes per byte, low nibble first
-          for (int64_t j = 0; j < dim; ++j) row[j / 2] |= static_cast<uint8_t>(c[j] << (4 * (j % 2)));
+          for (int64_t j = 0; j < dim; ++j)
+            row[j / 2] |= static_cast<uint8_t>(c[j] << (4 * (j % 2)));
           break;
         default:
           std::memcpy(row, c, static_cast<size_t>(dim) * 4);
@@ -188,7 +190,8 @@ std::shared_ptr<const Module> Module::from_float(Kind kind, const float* weight,
 
 void Module::embedding_forward(const Indices& indices, float* out, int64_t out_len) const {
   if (kind_ != Kind::Embedding) {
-    throw InvalidArgument("module: embedding forward needs an Embedding module, got an EmbeddingBag");
+    throw InvalidArgument(
+        "module: embedding forward needs an Embedding module, got an EmbeddingBag");
   }
   validate_indices(indices, rows());
   const int64_t needed = checked_mul(indices.size, dim(), "out");
@@ -201,8 +204,9 @@ void Module::embedding_forward(const Indices& indices, float* out, int64_t out_l
   BufferView<2> o(out, f32_type(), {d, n});
   const EmbeddingKernel kernel =
       active_kernels().embedding[static_cast<int>(format_)][slot(indices.type)];
-  check_kernel(kernel(d, t.table.get(), t.col_scale.get(), t.col_zero_point.get(), idx.get(), options_.max_norm.has_value(),
-                      options_.max_norm.value_or(0.0), options_.norm_type, o.get()),
+  check_kernel(kernel(d, t.table.get(), t.col_scale.get(), t.col_zero_point.get(), idx.get(),
+                      options_.max_norm.has_value(), options_.max_norm.value_or(0.0),
+                      options_.norm_type, o.get()),
                "embedding");
 }
 
@@ -213,8 +217,9 @@ int64_t Module::num_bags(int64_t num_offsets) const {
 void Module::bag_forward(const Indices& indices, const Indices& offsets,
                          const float* per_sample_weights, float* out, int64_t out_len) const {
   if (kind_ != Kind::EmbeddingBag) {
-    throw InvalidArgument("module: embedding_bag forward needs an EmbeddingBag module, got an "
-                          "Embedding");
+    throw InvalidArgument(
+        "module: embedding_bag forward needs an EmbeddingBag module, got an "
+        "Embedding");
   }
   validate_indices(indices, rows());
   if (offsets.size > 0 && offsets.type != indices.type) {
@@ -222,8 +227,9 @@ void Module::bag_forward(const Indices& indices, const Indices& offsets,
   }
   const int64_t bags = validate_offsets(offsets, indices.size, options_.include_last_offset);
   if (per_sample_weights != nullptr && options_.mode != Mode::Sum) {
-    throw InvalidArgument(std::string("per_sample_weights: only supported with mode sum, got mode ") +
-                          (options_.mode == Mode::Mean ? "mean" : "max"));
+    throw InvalidArgument(
+        std::string("per_sample_weights: only supported with mode sum, got mode ") +
+        (options_.mode == Mode::Mean ? "mean" : "max"));
   }
   const int64_t needed = checked_mul(bags, dim(), "out");
   validate_output(out, out_len, needed, "num_bags x embedding_dim");
@@ -248,8 +254,8 @@ void Module::run_bags(const Indices& indices, const void* begins, int64_t num_ba
   const KernelSet& k = active_kernels();
   const int fi = static_cast<int>(format_), si = slot(indices.type);
   const BagKernel kernel = options_.mode == Mode::Max ? k.bag_max[fi][si] : k.bag_sum[fi][si];
-  check_kernel(kernel(d, t.table.get(), t.col_scale.get(), t.col_zero_point.get(), idx.get(), off.get(), w.get(),
-                      padding_row_, weighted, options_.mode == Mode::Mean,
+  check_kernel(kernel(d, t.table.get(), t.col_scale.get(), t.col_zero_point.get(), idx.get(),
+                      off.get(), w.get(), padding_row_, weighted, options_.mode == Mode::Mean,
                       options_.max_norm.has_value(), options_.max_norm.value_or(0.0),
                       options_.norm_type, o.get()),
                "embedding_bag");
@@ -268,7 +274,8 @@ void Module::get_weight(float* out, int64_t out_len) const {
     std::iota(iota.begin(), iota.begin() + n, static_cast<int32_t>(r0));
     BufferView<1> idx(iota.data(), i32_type(), {n});
     BufferView<2> o(out + r0 * dim(), f32_type(), {d, n});
-    check_kernel(kernel(d, t.table.get(), t.col_scale.get(), t.col_zero_point.get(), idx.get(), false, 0.0, 2.0, o.get()),
+    check_kernel(kernel(d, t.table.get(), t.col_scale.get(), t.col_zero_point.get(), idx.get(),
+                        false, 0.0, 2.0, o.get()),
                  "get_weight");
   }
 }
@@ -305,9 +312,9 @@ QuantizedWeight Module::quantized_weight() const {
   }
   const int eb = f.codes == fmt::Codes::I32 ? 4 : 1;
   // quint4x2: PyTorch packs the FLATTENED tensor, so odd-D rows share bytes.
-  w.data.assign(f.codes == fmt::Codes::U4 ? static_cast<size_t>((n + 1) / 2)
-                                          : static_cast<size_t>(n) * eb,
-                0);
+  w.data.assign(
+      f.codes == fmt::Codes::U4 ? static_cast<size_t>((n + 1) / 2) : static_cast<size_t>(n) * eb,
+      0);
   for (int64_t r = 0; r < rows(); ++r) {
     for (int64_t c = 0; c < dim(); ++c) {
       const int64_t i = r * dim() + c;

@@ -54,11 +54,11 @@ class Module {
 
   Kind kind_ = Kind::Embedding;
   EmbeddingBagOptions options_;
-  QParams qparams_;              // normalized: defaults filled in
-  int64_t padding_row_ = -1;     // padding_idx wrapped into [0, rows), or -1
+  QParams qparams_;           // normalized: defaults filled in
+  int64_t padding_row_ = -1;  // padding_idx wrapped into [0, rows), or -1
   fmt::FormatId format_ = fmt::FormatId::f32;
-  int64_t row_elems_ = 0;        // table-buffer elements per stored row
-  AlignedBytes table_;           // rows x row_elems_ elements
+  int64_t row_elems_ = 0;                          // table-buffer elements per stored row
+  AlignedBytes table_;                             // rows x row_elems_ elements
   std::vector<float> col_scale_, col_zero_point_;  // D-long, for per-column layouts
 };
 

@@ -31,8 +31,8 @@ int64_t offsets_check(const T* p, int64_t n, int64_t num_indices, bool include_l
   for (int64_t i = 1; i < n; ++i) {
     if (p[i] < p[i - 1]) {
       throw InvalidArgument("offsets: must be non-decreasing, but offsets[" + std::to_string(i) +
-                            "] = " + std::to_string(p[i]) + " < offsets[" +
-                            std::to_string(i - 1) + "] = " + std::to_string(p[i - 1]));
+                            "] = " + std::to_string(p[i]) + " < offsets[" + std::to_string(i - 1) +
+                            "] = " + std::to_string(p[i - 1]));
     }
   }
   const int64_t last = static_cast<int64_t>(p[n - 1]);
@@ -67,8 +67,7 @@ void validate_options(const EmbeddingBagOptions& o, bool is_bag) {
     throw InvalidArgument("options.embedding_dim must be in [1, 2^31 - 1], got " +
                           std::to_string(o.embedding_dim));
   }
-  if (o.padding_idx &&
-      (*o.padding_idx < -o.num_embeddings || *o.padding_idx >= o.num_embeddings)) {
+  if (o.padding_idx && (*o.padding_idx < -o.num_embeddings || *o.padding_idx >= o.num_embeddings)) {
     throw InvalidArgument("options.padding_idx must be in [-num_embeddings, num_embeddings) = [" +
                           std::to_string(-o.num_embeddings) + ", " +
                           std::to_string(o.num_embeddings) + "), got " +
@@ -97,10 +96,13 @@ QParams validate_qparams(const QParams* in, int64_t rows, int64_t cols) {
   QParams q = in != nullptr ? *in : QParams();
   const int qs = static_cast<int>(q.qscheme), dt = static_cast<int>(q.dtype);
   if (qs < 0 || qs > 3) {
-    throw InvalidArgument("qparams.qscheme must be None, per_tensor_affine, per_channel_affine or "
-                          "per_channel_affine_float_qparams, got " + std::to_string(qs));
+    throw InvalidArgument(
+        "qparams.qscheme must be None, per_tensor_affine, per_channel_affine or "
+        "per_channel_affine_float_qparams, got " +
+        std::to_string(qs));
   }
-  if (dt < 0 || dt > 5) throw InvalidArgument("qparams.dtype is not a dtype: " + std::to_string(dt));
+  if (dt < 0 || dt > 5)
+    throw InvalidArgument("qparams.dtype is not a dtype: " + std::to_string(dt));
   if (!qscheme_accepts(q.qscheme, q.dtype)) {
     throw InvalidArgument(std::string("qparams: unsupported dtype and qscheme: ") +
                           dtype_info(q.dtype).name + " with " + qscheme_name(q.qscheme));
@@ -125,9 +127,9 @@ QParams validate_qparams(const QParams* in, int64_t rows, int64_t cols) {
   if (static_cast<int64_t>(q.scale.size()) != expected ||
       static_cast<int64_t>(q.zero_point.size()) != expected) {
     throw InvalidArgument("qparams: num_qparams must be " + std::to_string(expected) + " (" +
-                          (q.qscheme == QScheme::PerTensorAffine ? std::string("per tensor")
-                                                                 : "the size of axis " +
-                                                                       std::to_string(q.axis)) +
+                          (q.qscheme == QScheme::PerTensorAffine
+                               ? std::string("per tensor")
+                               : "the size of axis " + std::to_string(q.axis)) +
                           "), got " + std::to_string(q.scale.size()) + " scales and " +
                           std::to_string(q.zero_point.size()) + " zero points");
   }
@@ -152,8 +154,8 @@ QParams validate_qparams(const QParams* in, int64_t rows, int64_t cols) {
     const double lo = q.dtype == DType::QInt32 ? -16777216.0 : static_cast<double>(info.qmin);
     const double hi = q.dtype == DType::QInt32 ? 16777216.0 : static_cast<double>(info.qmax);
     if (z < lo || z > hi) {
-      throw InvalidArgument("qparams.zero_point[" + std::to_string(i) + "] must be in [" +
-                            num(lo) + ", " + num(hi) + "] for " + info.name + ", got " + num(z));
+      throw InvalidArgument("qparams.zero_point[" + std::to_string(i) + "] must be in [" + num(lo) +
+                            ", " + num(hi) + "] for " + info.name + ", got " + num(z));
     }
   }
   return q;
@@ -164,8 +166,8 @@ void validate_weight(const float* weight, int64_t rows, int64_t cols) {
   const int64_t n = rows * cols;
   for (int64_t i = 0; i < n; ++i) {
     if (!std::isfinite(weight[i])) {
-      throw InvalidArgument("weight must be finite, but weight[" + std::to_string(i / cols) +
-                            "][" + std::to_string(i % cols) + "] = " + num(weight[i]));
+      throw InvalidArgument("weight must be finite, but weight[" + std::to_string(i / cols) + "][" +
+                            std::to_string(i % cols) + "] = " + num(weight[i]));
     }
   }
 }
@@ -213,17 +215,16 @@ int64_t validate_offsets(const Indices& off, int64_t num_indices, bool include_l
     return 0;
   }
   if (off.data == nullptr) throw InvalidArgument("offsets must not be NULL");
-  return off.type == IndexType::Int32
-             ? offsets_check(static_cast<const int32_t*>(off.data), off.size, num_indices,
-                             include_last)
-             : offsets_check(static_cast<const int64_t*>(off.data), off.size, num_indices,
-                             include_last);
+  return off.type == IndexType::Int32 ? offsets_check(static_cast<const int32_t*>(off.data),
+                                                      off.size, num_indices, include_last)
+                                      : offsets_check(static_cast<const int64_t*>(off.data),
+                                                      off.size, num_indices, include_last);
 }
 
 void validate_output(const float* out, int64_t out_len, int64_t needed, const char* what) {
   if (out_len < needed) {
-    throw InvalidArgument("out_len must be >= " + std::to_string(needed) + " (" + what +
-                          "), got " + std::to_string(out_len));
+    throw InvalidArgument("out_len must be >= " + std::to_string(needed) + " (" + what + "), got " +
+                          std::to_string(out_len));
   }
   if (needed > 0 && out == nullptr) throw InvalidArgument("out must not be NULL");
 }

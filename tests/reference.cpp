@@ -14,10 +14,22 @@ namespace {
 
 void range_of(DType d, double* lo, double* hi) {
   switch (d) {
-    case DType::QUInt8: *lo = 0; *hi = 255; break;
-    case DType::QInt8: *lo = -128; *hi = 127; break;
-    case DType::QUInt4x2: *lo = 0; *hi = 15; break;
-    default: *lo = -2147483648.0; *hi = 2147483647.0; break;
+    case DType::QUInt8:
+      *lo = 0;
+      *hi = 255;
+      break;
+    case DType::QInt8:
+      *lo = -128;
+      *hi = 127;
+      break;
+    case DType::QUInt4x2:
+      *lo = 0;
+      *hi = 15;
+      break;
+    default:
+      *lo = -2147483648.0;
+      *hi = 2147483647.0;
+      break;
   }
 }
 
@@ -34,7 +46,7 @@ uint16_t float_to_half(float f) {
     return static_cast<uint16_t>(sign | static_cast<uint16_t>(m));
   }
   int e;
-  std::frexp(a, &e);  // a = f * 2^e, f in [0.5, 1)
+  std::frexp(a, &e);                            // a = f * 2^e, f in [0.5, 1)
   const double unit = std::ldexp(1.0, e - 11);  // 11 significant bits
   const double r = std::nearbyint(a / unit) * unit;
   std::frexp(r, &e);
@@ -146,7 +158,8 @@ std::vector<float> embedding_bag(const std::vector<float>& table, int64_t dim,
       ++count;
     }
     if (mode == qembed::Mode::Mean) {
-      for (int64_t c = 0; c < dim; ++c) o[c] = o[c] / static_cast<float>(std::max<int64_t>(count, 1));
+      for (int64_t c = 0; c < dim; ++c)
+        o[c] = o[c] / static_cast<float>(std::max<int64_t>(count, 1));
     }
   }
   return out;

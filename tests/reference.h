@@ -12,8 +12,8 @@
 namespace ref {
 
 struct Quantized {
-  std::vector<float> weight;  // get_weight(): the fake-quantized table
-  std::vector<int32_t> codes; // the integer codes (empty for float32 / float16)
+  std::vector<float> weight;   // get_weight(): the fake-quantized table
+  std::vector<int32_t> codes;  // the integer codes (empty for float32 / float16)
 };
 
 // Quantize-dequantize a rows x cols float table as PyTorch 1.13.1 does.
@@ -25,8 +25,8 @@ float renorm_factor(const float* row, int64_t dim, double max_norm, double norm_
 
 // F.embedding over the fake-quantized table.
 std::vector<float> embedding(const std::vector<float>& table, int64_t dim,
-                             const std::vector<int64_t>& indices,
-                             std::optional<double> max_norm, double norm_type);
+                             const std::vector<int64_t>& indices, std::optional<double> max_norm,
+                             double norm_type);
 
 // F.embedding_bag; `ends` holds each bag's end (begin = previous end, first begin 0).
 std::vector<float> embedding_bag(const std::vector<float>& table, int64_t dim,
@@ -34,8 +34,8 @@ std::vector<float> embedding_bag(const std::vector<float>& table, int64_t dim,
                                  const std::vector<int64_t>& begins,
                                  const std::vector<int64_t>& ends, qembed::Mode mode,
                                  const float* per_sample_weights,
-                                 std::optional<int64_t> padding_row,
-                                 std::optional<double> max_norm, double norm_type);
+                                 std::optional<int64_t> padding_row, std::optional<double> max_norm,
+                                 double norm_type);
 
 uint16_t float_to_half(float f);
 float half_to_float(uint16_t h);

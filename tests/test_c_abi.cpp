@@ -84,26 +84,27 @@ TEST_F(CAbi, ForwardsMatchReference) {
   ASSERT_EQ(qembed_embedding_forward(emb, idx, QEMBED_INT64, 4, out.data(), 16), QEMBED_OK);
   std::vector<float> got(out.begin(), out.begin() + 16);
   EXPECT_TRUE(qtest::bits_equal(got, ref::embedding(weight_before, t.dim, {3, 0, 9, 3}, {}, 2)));
-  ASSERT_EQ(qembed_embedding_bag_forward(bag, idx, 4, off, 3, QEMBED_INT64, nullptr, out.data(), 12),
-            QEMBED_OK);
+  ASSERT_EQ(
+      qembed_embedding_bag_forward(bag, idx, 4, off, 3, QEMBED_INT64, nullptr, out.data(), 12),
+      QEMBED_OK);
   got.assign(out.begin(), out.begin() + 12);
-  EXPECT_TRUE(qtest::bits_equal(got, ref::embedding_bag(weight_before, t.dim, {3, 0, 9, 3},
-                                                        {0, 1, 1}, {1, 1, 4}, qembed::Mode::Sum,
-                                                        nullptr, {}, {}, 2)));
+  EXPECT_TRUE(
+      qtest::bits_equal(got, ref::embedding_bag(weight_before, t.dim, {3, 0, 9, 3}, {0, 1, 1},
+                                                {1, 1, 4}, qembed::Mode::Sum, nullptr, {}, {}, 2)));
   EXPECT_STRNE(qembed_kernel_target(), "none");
 }
 
 TEST_F(CAbi, ZeroCountsAcceptNullPointers) {
   EXPECT_EQ(qembed_embedding_forward(emb, nullptr, QEMBED_INT32, 0, nullptr, 0), QEMBED_OK);
   // Empty offsets without include_last_offset: zero bags.
-  EXPECT_EQ(qembed_embedding_bag_forward(bag, nullptr, 0, nullptr, 0, QEMBED_INT64, nullptr,
-                                         nullptr, 0),
-            QEMBED_OK);
+  EXPECT_EQ(
+      qembed_embedding_bag_forward(bag, nullptr, 0, nullptr, 0, QEMBED_INT64, nullptr, nullptr, 0),
+      QEMBED_OK);
   // Bags but no indices: every bag empty, zeros.
   const int64_t off[] = {0, 0};
-  ASSERT_EQ(qembed_embedding_bag_forward(bag, nullptr, 0, off, 2, QEMBED_INT64, nullptr,
-                                         out.data(), 8),
-            QEMBED_OK);
+  ASSERT_EQ(
+      qembed_embedding_bag_forward(bag, nullptr, 0, off, 2, QEMBED_INT64, nullptr, out.data(), 8),
+      QEMBED_OK);
   for (int i = 0; i < 8; ++i) EXPECT_EQ(out[i], 0.0f);
 }
 
@@ -116,13 +117,13 @@ TEST_F(CAbi, RejectsIndexOutOfRange) {
                   QEMBED_ERR_OUT_OF_RANGE, "indices[0] = 10", out);
   const int64_t off[] = {0};
   const int64_t bad[] = {0, 99};
-  expect_rejected(qembed_embedding_bag_forward(bag, bad, 2, off, 1, QEMBED_INT64, nullptr,
-                                               out.data(), 64),
-                  QEMBED_ERR_OUT_OF_RANGE, "index out of range", out);
+  expect_rejected(
+      qembed_embedding_bag_forward(bag, bad, 2, off, 1, QEMBED_INT64, nullptr, out.data(), 64),
+      QEMBED_ERR_OUT_OF_RANGE, "index out of range", out);
   // Indices are range-checked even when there are no bags.
-  expect_rejected(qembed_embedding_bag_forward(bag, bad, 2, nullptr, 0, QEMBED_INT64, nullptr,
-                                               out.data(), 64),
-                  QEMBED_ERR_OUT_OF_RANGE, "index out of range", out);
+  expect_rejected(
+      qembed_embedding_bag_forward(bag, bad, 2, nullptr, 0, QEMBED_INT64, nullptr, out.data(), 64),
+      QEMBED_ERR_OUT_OF_RANGE, "index out of range", out);
 }
 
 TEST_F(CAbi, RejectsMalformedOffsets) {
@@ -136,12 +137,12 @@ TEST_F(CAbi, RejectsMalformedOffsets) {
                                                out.data(), 64),
                   QEMBED_ERR_INVALID_ARGUMENT, "non-decreasing", out);
   const int64_t past_end[] = {0, 4};
-  expect_rejected(qembed_embedding_bag_forward(bag, idx, 3, past_end, 2, QEMBED_INT64, nullptr,
-                                               out.data(), 64),
-                  QEMBED_ERR_INVALID_ARGUMENT, "last offset", out);
-  expect_rejected(qembed_embedding_bag_forward(bag, idx, 3, nullptr, 2, QEMBED_INT64, nullptr,
-                                               out.data(), 64),
-                  QEMBED_ERR_INVALID_ARGUMENT, "offsets must not be NULL", out);
+  expect_rejected(
+      qembed_embedding_bag_forward(bag, idx, 3, past_end, 2, QEMBED_INT64, nullptr, out.data(), 64),
+      QEMBED_ERR_INVALID_ARGUMENT, "last offset", out);
+  expect_rejected(
+      qembed_embedding_bag_forward(bag, idx, 3, nullptr, 2, QEMBED_INT64, nullptr, out.data(), 64),
+      QEMBED_ERR_INVALID_ARGUMENT, "offsets must not be NULL", out);
 }
 
 TEST(CAbiOptions, IncludeLastOffsetRules) {
@@ -153,12 +154,12 @@ TEST(CAbiOptions, IncludeLastOffsetRules) {
   std::vector<float> out(64, kSentinel);
   const int64_t idx[] = {1, 2, 3};
   const int64_t short_last[] = {0, 2};
-  expect_rejected(qembed_embedding_bag_forward(m, idx, 3, short_last, 2, QEMBED_INT64, nullptr,
-                                               out.data(), 64),
-                  QEMBED_ERR_INVALID_ARGUMENT, "must equal the number of indices", out);
-  expect_rejected(qembed_embedding_bag_forward(m, idx, 3, nullptr, 0, QEMBED_INT64, nullptr,
-                                               out.data(), 64),
-                  QEMBED_ERR_INVALID_ARGUMENT, "at least one offset", out);
+  expect_rejected(
+      qembed_embedding_bag_forward(m, idx, 3, short_last, 2, QEMBED_INT64, nullptr, out.data(), 64),
+      QEMBED_ERR_INVALID_ARGUMENT, "must equal the number of indices", out);
+  expect_rejected(
+      qembed_embedding_bag_forward(m, idx, 3, nullptr, 0, QEMBED_INT64, nullptr, out.data(), 64),
+      QEMBED_ERR_INVALID_ARGUMENT, "at least one offset", out);
   const int64_t ok[] = {0, 2, 3};
   EXPECT_EQ(qembed_embedding_bag_forward(m, idx, 3, ok, 3, QEMBED_INT64, nullptr, out.data(), 8),
             QEMBED_OK);
@@ -183,9 +184,9 @@ TEST_F(CAbi, RejectsBadForwardArguments) {
                   QEMBED_ERR_INVALID_ARGUMENT, "module", out);
   expect_rejected(qembed_embedding_forward(bag, idx, QEMBED_INT64, 2, out.data(), 64),
                   QEMBED_ERR_INVALID_ARGUMENT, "Embedding module", out);
-  expect_rejected(qembed_embedding_bag_forward(emb, idx, 2, off, 1, QEMBED_INT64, nullptr,
-                                               out.data(), 64),
-                  QEMBED_ERR_INVALID_ARGUMENT, "EmbeddingBag module", out);
+  expect_rejected(
+      qembed_embedding_bag_forward(emb, idx, 2, off, 1, QEMBED_INT64, nullptr, out.data(), 64),
+      QEMBED_ERR_INVALID_ARGUMENT, "EmbeddingBag module", out);
   expect_rejected(qembed_get_weight(bag, out.data(), 39), QEMBED_ERR_INVALID_ARGUMENT, "out_len",
                   out);
 }
@@ -200,9 +201,9 @@ TEST(CAbiOptions, PerSampleWeightsOnlyWithSum) {
     const int64_t idx[] = {1, 2};
     const int64_t off[] = {0};
     const float psw[] = {0.5f, 2.0f};
-    expect_rejected(qembed_embedding_bag_forward(m, idx, 2, off, 1, QEMBED_INT64, psw,
-                                                 out.data(), 64),
-                    QEMBED_ERR_INVALID_ARGUMENT, "per_sample_weights", out);
+    expect_rejected(
+        qembed_embedding_bag_forward(m, idx, 2, off, 1, QEMBED_INT64, psw, out.data(), 64),
+        QEMBED_ERR_INVALID_ARGUMENT, "per_sample_weights", out);
     qembed_module_free(m);
   }
 }
@@ -211,8 +212,8 @@ TEST(CAbiOptions, PerSampleWeightsOnlyWithSum) {
 void expect_create_rejected(const float* w, const qembed_options* o, const qembed_qparams* q,
                             const char* needle, bool bag = true) {
   qembed_module* m = reinterpret_cast<qembed_module*>(0x1);
-  const qembed_status s = bag ? qembed_embedding_bag_from_float(w, o, q, &m)
-                              : qembed_embedding_from_float(w, o, q, &m);
+  const qembed_status s =
+      bag ? qembed_embedding_bag_from_float(w, o, q, &m) : qembed_embedding_from_float(w, o, q, &m);
   EXPECT_NE(s, QEMBED_OK) << needle;
   EXPECT_NE(std::string(qembed_last_error()).find(needle), std::string::npos)
       << "message: " << qembed_last_error();

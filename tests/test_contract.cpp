@@ -33,7 +33,8 @@ class Contract : public ::testing::TestWithParam<std::string> {
 TEST_P(Contract, QuantizeMultipliesByTheReciprocal) {
   // x * fl(1/s) = 127.5 -> 128, while x / s = 127.49999 -> 127.
   const float w[] = {0.273939937f};
-  const auto m = Embedding::from_float(w, opts(1, 1), QParams::per_tensor(DType::QUInt8, 0.00214854861f, 0));
+  const auto m =
+      Embedding::from_float(w, opts(1, 1), QParams::per_tensor(DType::QUInt8, 0.00214854861f, 0));
   EXPECT_EQ(m.get_quantized_weight().data.at(0), 128);
 }
 
@@ -55,8 +56,7 @@ TEST_P(Contract, Quint4x2PacksTheFlattenedTensor) {
   const float w[] = {0, 1, 2, 3, 4, 5, 6, 7, 8};
   const auto m = Embedding::from_float(
       w, opts(3, 3), QParams::per_channel_float(DType::QUInt4x2, {1, 1, 1}, {0, 0, 0}, 0));
-  EXPECT_EQ(m.get_quantized_weight().data,
-            (std::vector<uint8_t>{0x10, 0x32, 0x54, 0x76, 0x08}));
+  EXPECT_EQ(m.get_quantized_weight().data, (std::vector<uint8_t>{0x10, 0x32, 0x54, 0x76, 0x08}));
   EXPECT_TRUE(qtest::bits_equal(m.get_weight(), std::vector<float>(w, w + 9)));
   // And rows come back right through the lookup (rows are stored byte-aligned).
   EXPECT_TRUE(qtest::bits_equal(m.forward(std::vector<int64_t>{2, 1}),
@@ -121,8 +121,8 @@ TEST_P(Contract, TwoDimensionalInputIsFixedLengthBags) {
   const auto m = EmbeddingBag::from_float(w.data(), opts(50, 16, Mode::Mean));
   std::vector<int32_t> idx(12);
   for (auto& i : idx) i = static_cast<int32_t>(rng() % 50);
-  EXPECT_TRUE(qtest::bits_equal(m.forward_2d(idx, 3, 4),
-                                m.forward(idx, std::vector<int32_t>{0, 4, 8})));
+  EXPECT_TRUE(
+      qtest::bits_equal(m.forward_2d(idx, 3, 4), m.forward(idx, std::vector<int32_t>{0, 4, 8})));
   EXPECT_THROW(m.forward_2d(idx, 5, 4), qembed::InvalidArgument);
 }
 

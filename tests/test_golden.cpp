@@ -84,7 +84,8 @@ std::vector<GoldenCase> load() {
       size_t n;
       in >> n;
       std::string b;
-      for (size_t i = 0; i < n && in >> b; ++i) c.codes.push_back(static_cast<uint8_t>(std::stoul(b, nullptr, 16)));
+      for (size_t i = 0; i < n && in >> b; ++i)
+        c.codes.push_back(static_cast<uint8_t>(std::stoul(b, nullptr, 16)));
     } else if (key == "out") {
       size_t n;
       in >> n;
@@ -107,7 +108,7 @@ qembed_qscheme qscheme_of(const std::string& s) {
 
 qembed_dtype dtype_of(const std::string& s) {
   static const std::map<std::string, qembed_dtype> m = {
-      {"float32", QEMBED_FLOAT32}, {"float16", QEMBED_FLOAT16}, {"quint8", QEMBED_QUINT8},
+      {"float32", QEMBED_FLOAT32}, {"float16", QEMBED_FLOAT16},   {"quint8", QEMBED_QUINT8},
       {"qint8", QEMBED_QINT8},     {"quint4x2", QEMBED_QUINT4X2}, {"qint32", QEMBED_QINT32}};
   return m.at(s);
 }
@@ -121,10 +122,16 @@ void check_case(const GoldenCase& c) {
   o.has_max_norm = c.max_norm != "none";
   o.max_norm = o.has_max_norm ? std::stod(c.max_norm) : 0.0;
   o.norm_type = c.norm_type;
-  o.mode = c.mode == "max" ? QEMBED_MODE_MAX : c.mode == "mean" ? QEMBED_MODE_MEAN : QEMBED_MODE_SUM;
+  o.mode = c.mode == "max"    ? QEMBED_MODE_MAX
+           : c.mode == "mean" ? QEMBED_MODE_MEAN
+                              : QEMBED_MODE_SUM;
   o.include_last_offset = c.include_last;
-  qembed_qparams q{qscheme_of(c.qscheme), dtype_of(c.dtype), c.scale.data(), c.zero_point.data(),
-                   static_cast<int64_t>(c.scale.size()), c.axis};
+  qembed_qparams q{qscheme_of(c.qscheme),
+                   dtype_of(c.dtype),
+                   c.scale.data(),
+                   c.zero_point.data(),
+                   static_cast<int64_t>(c.scale.size()),
+                   c.axis};
   qembed_module* m = nullptr;
   const bool bag = c.kind == "bag";
   ASSERT_EQ(bag ? qembed_embedding_bag_from_float(c.weight.data(), &o, &q, &m)
@@ -136,7 +143,8 @@ void check_case(const GoldenCase& c) {
   ASSERT_EQ(qembed_get_weight(m, w.data(), static_cast<int64_t>(w.size())), QEMBED_OK);
   EXPECT_TRUE(qtest::bits_equal(w, c.get_weight)) << "get_weight";
 
-  std::vector<int32_t> i32(c.indices.begin(), c.indices.end()), o32(c.offsets.begin(), c.offsets.end());
+  std::vector<int32_t> i32(c.indices.begin(), c.indices.end()),
+      o32(c.offsets.begin(), c.offsets.end());
   const bool is32 = c.itype == "int32";
   const void* idx = is32 ? static_cast<const void*>(i32.data()) : c.indices.data();
   const void* off = is32 ? static_cast<const void*>(o32.data()) : c.offsets.data();
@@ -163,7 +171,8 @@ void check_case(const GoldenCase& c) {
     const int64_t bags = bag ? static_cast<int64_t>(out.size()) / c.dim : n;
     for (int64_t b = 0; b < bags; ++b) {
       const int64_t begin = bag ? c.offsets[b] : b;
-      const int64_t end = bag ? (b + 1 < static_cast<int64_t>(c.offsets.size()) ? c.offsets[b + 1] : n) : b + 1;
+      const int64_t end =
+          bag ? (b + 1 < static_cast<int64_t>(c.offsets.size()) ? c.offsets[b + 1] : n) : b + 1;
       for (int64_t j = begin; j < end; ++j) {
         for (int64_t d = 0; d < c.dim; ++d) {
           const float wj = c.psw.empty() ? 1.0f : std::fabs(c.psw[j]);

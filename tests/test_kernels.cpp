@@ -55,8 +55,9 @@ std::string describe(const Case& c) {
          " dtype=" + std::to_string(static_cast<int>(c.scheme.dtype)) +
          " axis=" + std::to_string(c.scheme.axis) + " rows=" + std::to_string(c.rows) +
          " D=" + std::to_string(c.dim) + " int" + (c.itype == IndexType::Int32 ? "32" : "64") +
-         " mode=" + std::to_string(static_cast<int>(c.mode)) + " weighted=" +
-         std::to_string(c.weighted) + " include_last=" + std::to_string(c.include_last) +
+         " mode=" + std::to_string(static_cast<int>(c.mode)) +
+         " weighted=" + std::to_string(c.weighted) +
+         " include_last=" + std::to_string(c.include_last) +
          " padding=" + std::to_string(c.padding) + " max_norm=" + std::to_string(c.max_norm) +
          " p=" + std::to_string(c.norm_type);
 }
@@ -69,8 +70,8 @@ std::vector<T> cast_all(const std::vector<int64_t>& v) {
 void run_case(std::mt19937& rng, const Case& c) {
   SCOPED_TRACE(describe(c));
   const std::vector<float> w = qtest::random_table(rng, c.rows, c.dim);
-  const QParams q = qtest::make_qparams(rng, c.scheme.qscheme, c.scheme.dtype, c.scheme.axis, w,
-                                        c.rows, c.dim);
+  const QParams q =
+      qtest::make_qparams(rng, c.scheme.qscheme, c.scheme.dtype, c.scheme.axis, w, c.rows, c.dim);
   const ref::Quantized expect = ref::quantize_dequantize(w, c.rows, c.dim, q);
 
   qembed::EmbeddingBagOptions o;
@@ -83,9 +84,9 @@ void run_case(std::mt19937& rng, const Case& c) {
   o.mode = c.mode;
   o.include_last_offset = c.include_last;
   const std::optional<int64_t> pad_row =
-      o.padding_idx ? std::optional<int64_t>(*o.padding_idx < 0 ? *o.padding_idx + c.rows
-                                                                : *o.padding_idx)
-                    : std::nullopt;
+      o.padding_idx
+          ? std::optional<int64_t>(*o.padding_idx < 0 ? *o.padding_idx + c.rows : *o.padding_idx)
+          : std::nullopt;
 
   // Bags: some empty, one all-padding (when there is padding), lengths 0..12.
   const int num_bags = 1 + static_cast<int>(rng() % 9);
@@ -133,7 +134,8 @@ void run_case(std::mt19937& rng, const Case& c) {
   } else {
     // max_norm: 1e-5 of the bag's sum of |row| (per element), as the contract allows.
     std::vector<float> tol_emb(want_emb.size()), tol_bag(want_bag.size(), 0.0f);
-    for (size_t i = 0; i < want_emb.size(); ++i) tol_emb[i] = 1e-5f * std::fabs(want_emb[i]) + 1e-30f;
+    for (size_t i = 0; i < want_emb.size(); ++i)
+      tol_emb[i] = 1e-5f * std::fabs(want_emb[i]) + 1e-30f;
     for (size_t b = 0; b < begins.size(); ++b) {
       for (int64_t j = begins[b]; j < ends[b]; ++j) {
         for (int64_t d = 0; d < c.dim; ++d) {

@@ -16,13 +16,12 @@ namespace qtest {
 inline ::testing::AssertionResult bits_equal(const std::vector<float>& got,
                                              const std::vector<float>& want) {
   if (got.size() != want.size()) {
-    return ::testing::AssertionFailure()
-           << "size " << got.size() << " != expected " << want.size();
+    return ::testing::AssertionFailure() << "size " << got.size() << " != expected " << want.size();
   }
   for (size_t i = 0; i < got.size(); ++i) {
     if (std::memcmp(&got[i], &want[i], 4) != 0) {
-      return ::testing::AssertionFailure() << "element " << i << ": got " << got[i]
-                                           << " expected " << want[i] << " (bits differ)";
+      return ::testing::AssertionFailure() << "element " << i << ": got " << got[i] << " expected "
+                                           << want[i] << " (bits differ)";
     }
   }
   return ::testing::AssertionSuccess();
@@ -35,8 +34,8 @@ inline ::testing::AssertionResult within(const std::vector<float>& got,
   if (got.size() != want.size()) return ::testing::AssertionFailure() << "size mismatch";
   for (size_t i = 0; i < got.size(); ++i) {
     if (!(std::fabs(got[i] - want[i]) <= tol[i])) {
-      return ::testing::AssertionFailure() << "element " << i << ": got " << got[i]
-                                           << " expected " << want[i] << " tol " << tol[i];
+      return ::testing::AssertionFailure() << "element " << i << ": got " << got[i] << " expected "
+                                           << want[i] << " tol " << tol[i];
     }
   }
   return ::testing::AssertionSuccess();
@@ -64,8 +63,14 @@ inline qembed::QParams make_qparams(std::mt19937& rng, qembed::QScheme qs, qembe
   using qembed::QScheme;
   if (qs == QScheme::None) return QParams::none();
   if (dt == DType::Float16) return QParams{qs, dt, {}, {}, axis};
-  const double qmin = dt == DType::QUInt8 ? 0 : dt == DType::QInt8 ? -128 : dt == DType::QUInt4x2 ? 0 : -1000;
-  const double qmax = dt == DType::QUInt8 ? 255 : dt == DType::QInt8 ? 127 : dt == DType::QUInt4x2 ? 15 : 1000;
+  const double qmin = dt == DType::QUInt8     ? 0
+                      : dt == DType::QInt8    ? -128
+                      : dt == DType::QUInt4x2 ? 0
+                                              : -1000;
+  const double qmax = dt == DType::QUInt8     ? 255
+                      : dt == DType::QInt8    ? 127
+                      : dt == DType::QUInt4x2 ? 15
+                                              : 1000;
   const int64_t n = qs == QScheme::PerTensorAffine ? 1 : (axis == 0 ? rows : cols);
   QParams q{qs, dt, {}, {}, axis};
   std::uniform_real_distribution<float> jitter(0.8f, 1.2f);

@@ -19,7 +19,12 @@
 
 namespace qembed {
 
-enum class QScheme { None = 0, PerTensorAffine = 1, PerChannelAffine = 2, PerChannelAffineFloatQParams = 3 };
+enum class QScheme {
+  None = 0,
+  PerTensorAffine = 1,
+  PerChannelAffine = 2,
+  PerChannelAffineFloatQParams = 3
+};
 enum class DType { Float32 = 0, Float16 = 1, QUInt8 = 2, QInt8 = 3, QUInt4x2 = 4, QInt32 = 5 };
 enum class Mode { Sum = 0, Mean = 1, Max = 2 };
 enum class IndexType { Int32 = 0, Int64 = 1 };
@@ -27,7 +32,8 @@ enum class IndexType { Int32 = 0, Int64 = 1 };
 // Base of every error qembed throws; status() is the matching C ABI code.
 class QEMBED_API Error : public std::runtime_error {
  public:
-  Error(qembed_status status, const std::string& what) : std::runtime_error(what), status_(status) {}
+  Error(qembed_status status, const std::string& what)
+      : std::runtime_error(what), status_(status) {}
   qembed_status status() const { return status_; }
 
  private:
@@ -161,8 +167,9 @@ class QEMBED_API EmbeddingBag {
 // runs the best one this CPU supports, unless QEMBED_FORCE_TARGET (environment, read
 // once) or set_kernel_target picks another.
 QEMBED_API std::vector<std::string> compiled_kernel_targets();
-QEMBED_API std::vector<std::string> supported_kernel_targets();  // the compiled ones this CPU can run
-QEMBED_API std::string kernel_target();                          // the one forward calls use now
+QEMBED_API std::vector<std::string>
+supported_kernel_targets();              // the compiled ones this CPU can run
+QEMBED_API std::string kernel_target();  // the one forward calls use now
 // Accepts a full target string or a feature token ("avx2", "avx512_skylake"), or
 // "baseline" for the last target. Throws Unsupported if this CPU cannot run it.
 QEMBED_API void set_kernel_target(const std::string& target);
