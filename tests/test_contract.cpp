@@ -2,6 +2,7 @@
 // C++ API, on every kernel target this CPU runs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -24,11 +25,7 @@ qembed::EmbeddingBagOptions opts(int64_t rows, int64_t dim, Mode mode = Mode::Su
   return o;
 }
 
-class Contract : public ::testing::TestWithParam<std::string> {
- protected:
-  void SetUp() override { qembed::set_kernel_target(GetParam()); }
-  void TearDown() override { qembed::set_kernel_target(qembed::supported_kernel_targets()[0]); }
-};
+class Contract : public qtest::PerTarget {};
 
 TEST_P(Contract, QuantizeMultipliesByTheReciprocal) {
   // x * fl(1/s) = 127.5 -> 128, while x / s = 127.49999 -> 127.
@@ -131,14 +128,7 @@ TEST_P(Contract, NameMatchesTheReferenceModules) {
   EXPECT_EQ(EmbeddingBag::name(), "QuantizedEmbedding(Reference)");
 }
 
-INSTANTIATE_TEST_SUITE_P(Targets, Contract, ::testing::ValuesIn(qembed::supported_kernel_targets()),
-                         [](const ::testing::TestParamInfo<std::string>& info) {
-                           std::string n = info.param;
-                           for (char& ch : n) {
-                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           }
-                           return n;
-                         });
+QTEST_FOR_EVERY_TARGET(Contract);
 
 TEST(KernelTargets, ReportsAndForcesTargets) {
   const auto compiled = qembed::compiled_kernel_targets();

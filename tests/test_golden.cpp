@@ -195,11 +195,7 @@ void check_case(const GoldenCase& c) {
   }
 }
 
-class Golden : public ::testing::TestWithParam<std::string> {
- protected:
-  void SetUp() override { qembed::set_kernel_target(GetParam()); }
-  void TearDown() override { qembed::set_kernel_target(qembed::supported_kernel_targets()[0]); }
-};
+class Golden : public qtest::PerTarget {};
 
 TEST_P(Golden, MatchesPyTorchReferenceModules) {
   const std::vector<GoldenCase> cases = load();
@@ -207,13 +203,6 @@ TEST_P(Golden, MatchesPyTorchReferenceModules) {
   for (const GoldenCase& c : cases) check_case(c);
 }
 
-INSTANTIATE_TEST_SUITE_P(Targets, Golden, ::testing::ValuesIn(qembed::supported_kernel_targets()),
-                         [](const ::testing::TestParamInfo<std::string>& info) {
-                           std::string n = info.param;
-                           for (char& ch : n) {
-                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           }
-                           return n;
-                         });
+QTEST_FOR_EVERY_TARGET(Golden);
 
 }  // namespace

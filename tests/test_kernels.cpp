@@ -150,11 +150,7 @@ void run_case(std::mt19937& rng, const Case& c) {
   }
 }
 
-class EveryTarget : public ::testing::TestWithParam<std::string> {
- protected:
-  void SetUp() override { qembed::set_kernel_target(GetParam()); }
-  void TearDown() override { qembed::set_kernel_target(qembed::supported_kernel_targets()[0]); }
-};
+class EveryTarget : public qtest::PerTarget {};
 
 // Every scheme x every D, with a random mix of the other options.
 TEST_P(EveryTarget, MatchesReferenceForEverySchemeAndDim) {
@@ -208,14 +204,6 @@ TEST_P(EveryTarget, MatchesReferenceOnTableSizesAndOptions) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Kernels, EveryTarget,
-                         ::testing::ValuesIn(qembed::supported_kernel_targets()),
-                         [](const ::testing::TestParamInfo<std::string>& info) {
-                           std::string n = info.param;
-                           for (char& ch : n) {
-                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           }
-                           return n;
-                         });
+QTEST_FOR_EVERY_TARGET(EveryTarget);
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cstring>
 #include <random>
 #include <string>
@@ -97,4 +98,27 @@ inline qembed::QParams make_qparams(std::mt19937& rng, qembed::QScheme qs, qembe
   return q;
 }
 
+// Base of the tests that run once per kernel target this CPU supports: forces the target
+// for the test, restores the best one after.
+class PerTarget : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override { qembed::set_kernel_target(GetParam()); }
+  void TearDown() override { qembed::set_kernel_target(qembed::supported_kernel_targets()[0]); }
+};
+
+// gtest's name for a target's instance: the target string with '_' for punctuation.
+inline std::string target_test_name(const ::testing::TestParamInfo<std::string>& info) {
+  std::string n = info.param;
+  for (char& ch : n) {
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  }
+  return n;
+}
+
 }  // namespace qtest
+
+// Instantiates a qtest::PerTarget-derived suite for every target this CPU supports.
+#define QTEST_FOR_EVERY_TARGET(Suite)                                               \
+  INSTANTIATE_TEST_SUITE_P(Targets, Suite,                                          \
+                           ::testing::ValuesIn(qembed::supported_kernel_targets()), \
+                           qtest::target_test_name)
