@@ -1,6 +1,7 @@
 #include "validate.h"
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 #include "dtype_table.h"
