@@ -6,25 +6,46 @@
 
 #include "cpu_features.h"
 #include "qembed/qembed.hpp"
-// The generated kernel headers: assigning their functions to the typed slots below
-// checks every kernel's signature at compile time.
+// The generated kernel headers declare each pipeline's self-dispatching wrapper; the
+// entry points below take the wrapper's exact type, so every kernel's signature is
+// checked at compile time against what Halide generated.
 #include "qembed_kernel_headers.inc"
+
+// Each pipeline's entry point for one target, declared by its symbol (see
+// cmake/kernels.cmake). qembed calls these directly rather than the wrapper, which
+// latches its first choice and so could neither report nor switch the target.
+#define QEMBED_KERNEL(tid, op, format, itype, symbol)     \
+  extern "C" decltype(qembed_k_##op##_##format##_##itype) \
+      qembed_e_##tid##_##op##_##format##_##itype __asm__(symbol);
+#define QEMBED_QUANTIZE(tid, zp, symbol) \
+  extern "C" decltype(qembed_k_quantize_##zp) qembed_e_##tid##_quantize_##zp __asm__(symbol);
+#include "qembed_kernel_table.inc"
+#undef QEMBED_KERNEL
+#undef QEMBED_QUANTIZE
 
 namespace qembed::detail {
 
 namespace {
 
-std::vector<KernelSet> build_table() {
-  std::vector<KernelSet> t;
-#define QEMBED_TARGET(tid, target_string) \
-  t.emplace_back();                       \
-  t.back().target = target_string;
-#define QEMBED_KERNEL(tid, op, format, itype)                           \
-  t.back().op[static_cast<int>(fmt::FormatId::format)][kSlot_##itype] = \
-      &qembed_k_##tid##_##op##_##format##_##itype;
-#define QEMBED_QUANTIZE(tid, zp) t.back().quantize_##zp = &qembed_k_##tid##_quantize_##zp;
-#include "qembed_kernel_table.inc"
+// Compiled targets in QEMBED_TARGETS order (best first).
+enum TargetIndex {
+#define QEMBED_TARGET(tid, target_string) kTarget_##tid,
+#include "qembed_kernel_targets.inc"
 #undef QEMBED_TARGET
+  kTargetCount
+};
+
+std::vector<KernelSet> build_table() {
+  std::vector<KernelSet> t(kTargetCount);
+#define QEMBED_TARGET(tid, target_string) t[kTarget_##tid].target = target_string;
+#include "qembed_kernel_targets.inc"
+#undef QEMBED_TARGET
+#define QEMBED_KERNEL(tid, op, format, itype, symbol)                           \
+  t[kTarget_##tid].op[static_cast<int>(fmt::FormatId::format)][kSlot_##itype] = \
+      &qembed_e_##tid##_##op##_##format##_##itype;
+#define QEMBED_QUANTIZE(tid, zp, symbol) \
+  t[kTarget_##tid].quantize_##zp = &qembed_e_##tid##_quantize_##zp;
+#include "qembed_kernel_table.inc"
 #undef QEMBED_KERNEL
 #undef QEMBED_QUANTIZE
   return t;

@@ -1,0 +1,28 @@
+# A cross build needs the Halide generators built for the build machine. Halide's CMake
+# imports them from the package `qembed-halide_generators` of a host build; if the user
+# did not point qembed-halide_generators_ROOT at one, configure and build a
+# generators-only host tree here, so one command does a whole cross build.
+if(DEFINED qembed-halide_generators_ROOT OR DEFINED ENV{qembed-halide_generators_ROOT})
+  return()
+endif()
+
+set(_host "${CMAKE_BINARY_DIR}/host-generators")
+message(STATUS "qembed: building the Halide generators for the build machine in ${_host}")
+cmake_host_system_information(RESULT _jobs QUERY NUMBER_OF_LOGICAL_CORES)
+# The host build must not inherit the cross toolchain from the environment.
+set(_clean_env "${CMAKE_COMMAND}" -E env --unset=CC --unset=CXX --unset=CMAKE_TOOLCHAIN_FILE)
+execute_process(
+  COMMAND ${_clean_env} "${CMAKE_COMMAND}" -S "${PROJECT_SOURCE_DIR}" -B "${_host}"
+          -G "${CMAKE_GENERATOR}" -DCMAKE_BUILD_TYPE=Release -DQEMBED_GENERATORS_ONLY=ON
+  RESULT_VARIABLE _rc)
+if(NOT _rc EQUAL 0)
+  message(FATAL_ERROR "configuring the host generators in ${_host} failed")
+endif()
+execute_process(
+  COMMAND ${_clean_env} "${CMAKE_COMMAND}" --build "${_host}" --target qembed_generators
+          --parallel ${_jobs}
+  RESULT_VARIABLE _rc)
+if(NOT _rc EQUAL 0)
+  message(FATAL_ERROR "building the host generators in ${_host} failed")
+endif()
+set(qembed-halide_generators_ROOT "${_host}")
