@@ -2,7 +2,17 @@
 # imports them from the package `qembed-halide_generators` of a host build; if the user
 # did not point qembed-halide_generators_ROOT at one, configure and build a
 # generators-only host tree here, so one command does a whole cross build.
-if(DEFINED qembed-halide_generators_ROOT OR DEFINED ENV{qembed-halide_generators_ROOT})
+# Halide's CMake helpers come from the build machine's Halide, which the target sysroot
+# does not hold: take their location from the host build's cache.
+macro(_qembed_helpers_from_host host)
+  if(NOT HalideHelpers_DIR AND EXISTS "${host}/CMakeCache.txt")
+    load_cache("${host}" READ_WITH_PREFIX _host_ HalideHelpers_DIR)
+    set(HalideHelpers_DIR "${_host_HalideHelpers_DIR}" CACHE PATH "Halide CMake helpers" FORCE)
+  endif()
+endmacro()
+
+if(DEFINED qembed-halide_generators_ROOT)
+  _qembed_helpers_from_host("${qembed-halide_generators_ROOT}")
   return()
 endif()
 
@@ -26,3 +36,4 @@ if(NOT _rc EQUAL 0)
   message(FATAL_ERROR "building the host generators in ${_host} failed")
 endif()
 set(qembed-halide_generators_ROOT "${_host}")
+_qembed_helpers_from_host("${_host}")

@@ -8,13 +8,6 @@ include(CMakePackageConfigHelpers)
 
 set(QEMBED_CMAKE_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/qembed")
 
-install(TARGETS qembed qembed_static EXPORT qembedTargets
-        LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}" COMPONENT library
-        ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}" COMPONENT library
-        RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}" COMPONENT library)
-install(FILES include/qembed/qembed.h include/qembed/qembed.hpp
-        DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/qembed" COMPONENT library)
-
 # The kernels: one umbrella header, one header per pipeline, and Halide's runtime header
 # (the kernel headers include it).
 get_target_property(_halide_rt_includes Halide::Runtime INTERFACE_INCLUDE_DIRECTORIES)
@@ -34,6 +27,17 @@ install(FILES "${QEMBED_KERNELS_ARCHIVE}" DESTINATION "${CMAKE_INSTALL_LIBDIR}"
         COMPONENT kernels)
 install(FILES ${QEMBED_KERNEL_HEADERS} "${_umbrella}" "${QEMBED_HALIDE_RUNTIME_H}"
         DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/qembed/kernels" COMPONENT kernels)
+
+if(NOT TARGET qembed)
+  return()  # a kernels-only build (QEMBED_KERNELS_ONLY)
+endif()
+
+install(TARGETS qembed qembed_static EXPORT qembedTargets
+        LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}" COMPONENT library
+        ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}" COMPONENT library
+        RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}" COMPONENT library)
+install(FILES include/qembed/qembed.h include/qembed/qembed.hpp
+        DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/qembed" COMPONENT library)
 
 install(EXPORT qembedTargets NAMESPACE qembed:: DESTINATION "${QEMBED_CMAKE_DIR}"
         COMPONENT library)

@@ -130,22 +130,4 @@ TEST_P(Contract, NameMatchesTheReferenceModules) {
 
 QTEST_FOR_EVERY_TARGET(Contract);
 
-TEST(KernelTargets, ReportsAndForcesTargets) {
-  const auto compiled = qembed::compiled_kernel_targets();
-  const auto supported = qembed::supported_kernel_targets();
-  ASSERT_FALSE(supported.empty());
-  EXPECT_EQ(qembed::kernel_target(), supported.front());
-  EXPECT_STREQ(qembed_kernel_target(), supported.front().c_str());
-  qembed::set_kernel_target("baseline");
-  EXPECT_EQ(qembed::kernel_target(), compiled.back());
-  EXPECT_THROW(qembed::set_kernel_target("no_such_feature"), qembed::Unsupported);
-  EXPECT_EQ(qembed::kernel_target(), compiled.back()) << "a failed set changes nothing";
-  for (const auto& t : compiled) {
-    if (std::find(supported.begin(), supported.end(), t) == supported.end()) {
-      EXPECT_THROW(qembed::set_kernel_target(t), qembed::Unsupported) << t;
-    }
-  }
-  qembed::set_kernel_target(supported.front());
-}
-
 }  // namespace

@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages qembed builds with, if any is missing (needs root or sudo).
+#   tools/install-deps.sh            native build, tests, benchmarks
+#   tools/install-deps.sh --aarch64  also the aarch64 cross toolchain and qemu-user
 set -euo pipefail
 packages=(cmake make g++ libhalide14-0-dev libgtest-dev libbenchmark-dev)
+for arg in "$@"; do
+  case $arg in
+    --aarch64) packages+=(g++-aarch64-linux-gnu qemu-user) ;;
+    *) echo "usage: $0 [--aarch64]" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
