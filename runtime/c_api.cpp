@@ -159,4 +159,8 @@ const char* qembed_kernel_target(void) {
   }
 }
 
+qembed_status qembed_set_num_threads(int num_threads) {
+  return guarded([&] { qembed::set_num_threads(num_threads); });
+}
+
 }  // extern "C"

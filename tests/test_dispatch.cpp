@@ -88,4 +88,20 @@ TEST(KernelTargets, EnvironmentForcesTarget) {
   expect_bag_matches_reference();
 }
 
+// The thread count changes how bags are spread, never the bits.
+TEST(Threads, CountIsSetAndValidatedAndKeepsResults) {
+  for (int n : {1, 2, 3, 0}) {
+    qembed::set_num_threads(n);
+    EXPECT_EQ(qembed::num_threads(), n);
+    expect_bag_matches_reference();
+  }
+  EXPECT_THROW(qembed::set_num_threads(-1), qembed::InvalidArgument);
+  EXPECT_THROW(qembed::set_num_threads(qembed::kMaxThreads + 1), qembed::InvalidArgument);
+  EXPECT_EQ(qembed_set_num_threads(-1), QEMBED_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(qembed_last_error()).find("num_threads"), std::string::npos);
+  EXPECT_EQ(qembed::num_threads(), 0) << "a rejected count changes nothing";
+  EXPECT_EQ(qembed_set_num_threads(1), QEMBED_OK);
+  EXPECT_EQ(qembed_set_num_threads(0), QEMBED_OK);
+}
+
 }  // namespace

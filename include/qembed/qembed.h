@@ -60,6 +60,9 @@ QEMBED_API qembed_status qembed_embedding_bag_forward(const qembed_module* modul
 QEMBED_API qembed_status qembed_get_weight(const qembed_module* module, float* out, int64_t out_len);
 QEMBED_API const char* qembed_last_error(void);   /* this thread's message for its last failed call */
 QEMBED_API const char* qembed_kernel_target(void); /* Halide target of the kernels running on this CPU */
+/* Threads a forward call may use: 0 = one per core (the default), at most 256. Not to be
+ * called while a forward runs on another thread. */
+QEMBED_API qembed_status qembed_set_num_threads(int num_threads);
 
 #ifdef __cplusplus
 }

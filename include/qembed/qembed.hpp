@@ -174,4 +174,10 @@ QEMBED_API std::string kernel_target();  // the one forward calls use now
 // "baseline" for the last target. Throws Unsupported if this CPU cannot run it.
 QEMBED_API void set_kernel_target(const std::string& target);
 
+// Threads a forward call may use (the kernels' pool): 0 = one per core (or HL_NUM_THREADS),
+// the default. Not to be called while a forward runs on another thread.
+constexpr int kMaxThreads = 256;
+QEMBED_API void set_num_threads(int num_threads);
+QEMBED_API int num_threads();  // the last value set (0 = default)
+
 }  // namespace qembed
