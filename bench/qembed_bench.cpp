@@ -1,0 +1,259 @@
+// The benchmark suite (Google Benchmark): the anchor workloads of
+// ../shared/spec/performance-anchors.md, each run by qembed and by the roofline loop on
+// the same data (and by the reference-module path where it fits), then a summary of the
+// ratios, a CSV and an SVG plot (rows/s against D).
+//   qembed_bench [--rows=N] [--csv=FILE] [--svg=FILE] [--quick] [benchmark flags]
+// --rows scales the 4M-row tables (memory: rows x (D + 8) bytes twice, plus the float
+// table while quantizing); --quick runs a small subset.
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "plot_svg.h"
+#include "workload.h"
+
+namespace {
+
+using qbench::Dist;
+using qbench::Prepared;
+using qbench::Workload;
+
+// The workload table: one entry per anchor workload and variant.
+std::vector<Workload> anchor_workloads(int64_t big_rows, bool quick) {
+  std::vector<Workload> out;
+  auto fbgemm = [&](int bits, int64_t dim) {
+    Workload w;
+    w.group = "fbgemm";
+    w.bits = bits;
+    w.rows = big_rows;
+    w.dim = dim;
+    w.batch = 10;
+    w.avg_len = 100;
+    return w;
+  };
+  const std::vector<int64_t> dims =
+      quick ? std::vector<int64_t>{64, 128} : std::vector<int64_t>{32, 64, 128, 256, 512};
+  for (int bits : {8, 4}) {
+    for (int64_t d : dims) out.push_back(fbgemm(bits, d));
+  }
+  // Variants on the D=128 8-bit shape: warm, Zipf, int32, mean, max, weighted sum.
+  Workload v = fbgemm(8, 128);
+  v.cold = false;
+  out.push_back(v);
+  v = fbgemm(8, 128);
+  v.dist = Dist::Zipf;
+  out.push_back(v);
+  v = fbgemm(8, 128);
+  v.index_type = qembed::IndexType::Int32;
+  out.push_back(v);
+  if (!quick) {
+    for (auto mode : {qembed::Mode::Mean, qembed::Mode::Max}) {
+      v = fbgemm(8, 128);
+      v.mode = mode;
+      out.push_back(v);
+    }
+    v = fbgemm(8, 128);
+    v.weighted = true;
+    out.push_back(v);
+    v = fbgemm(4, 128);
+    v.dist = Dist::Zipf;
+    out.push_back(v);
+  }
+  // TBE inference: B=512 x L=20, D=128, 100k rows, one thread.
+  for (int bits : {8, 4}) {
+    Workload w;
+    w.group = "tbe";
+    w.bits = bits;
+    w.rows = 100000;
+    w.dim = 128;
+    w.batch = 512;
+    w.avg_len = 20;
+    w.fixed_len = true;
+    out.push_back(w);
+  }
+  // Multi-thread: 4M rows, D=128, B=4096 x L=20, every core.
+  for (int bits : quick ? std::vector<int>{8} : std::vector<int>{8, 4}) {
+    Workload w;
+    w.group = "mt";
+    w.bits = bits;
+    w.rows = big_rows;
+    w.dim = 128;
+    w.batch = 4096;
+    w.avg_len = 20;
+    w.fixed_len = true;
+    w.threads = 0;
+    out.push_back(w);
+  }
+  return out;
+}
+
+// The reference-module path's workload: 100k x 128, 10 bags of ~100 (the anchor's).
+Workload reference_workload() {
+  Workload w;
+  w.group = "refpath";
+  w.bits = 8;
+  w.rows = 100000;
+  w.dim = 128;
+  w.batch = 10;
+  w.avg_len = 100;
+  w.cold = false;
+  return w;
+}
+
+// The prepared data of the workload being run (qembed and its baselines share it).
+Prepared& prepared(const Workload& w) {
+  static std::unique_ptr<Prepared> current;
+  static std::string current_name;
+  if (!current || current_name != w.name()) {
+    current.reset();  // free the previous tables first
+    current = std::make_unique<Prepared>(w);
+    current_name = w.name();
+    const int64_t bad = current->verify(0);
+    if (bad > 0) {
+      std::fprintf(stderr, "%s: qembed output differs from the table in %lld floats\n",
+                   current_name.c_str(), static_cast<long long>(bad));
+      std::exit(1);
+    }
+  }
+  return *current;
+}
+
+void run(benchmark::State& state, const Workload& w, const std::string& impl) {
+  Prepared& p = prepared(w);
+  qembed::set_num_threads(w.threads);
+  size_t call = 0;
+  // One pass over every index set first: page faults and the thread pool are set up.
+  for (size_t i = 0; i < p.num_sets(); ++i) {
+    impl == "qembed"     ? p.run_qembed(i)
+    : impl == "roofline" ? p.run_roofline(i)
+                         : p.run_reference(i);
+  }
+  for (auto _ : state) {
+    if (impl == "qembed") {
+      p.run_qembed(call++);
+    } else if (impl == "roofline") {
+      p.run_roofline(call++);
+    } else {
+      p.run_reference(call++);
+    }
+  }
+  const double n = static_cast<double>(state.iterations());
+  state.counters["rows/s"] = benchmark::Counter(p.rows_per_call() * n, benchmark::Counter::kIsRate);
+  state.counters["GB/s"] = benchmark::Counter(
+      p.lines_per_call() * 64.0 * n, benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+  state.counters["sets"] = static_cast<double>(p.num_sets());
+  state.SetLabel(w.cold ? (p.really_cold() ? "cold" : "cold-impossible(fits LLC)") : "warm");
+  qembed::set_num_threads(0);
+}
+
+struct Result {
+  double us = 0, rows_per_s = 0, gbps = 0;
+  std::string label;
+};
+
+// Console output as usual, plus every run's figures kept for the summary.
+class Collector : public benchmark::ConsoleReporter {
+ public:
+  std::map<std::string, std::map<std::string, Result>> results;  // workload -> impl -> result
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const Run& r : runs) {
+      if (r.run_type != Run::RT_Iteration || r.iterations == 0) continue;
+      const std::string name = r.benchmark_name();
+      const auto slash = name.rfind("/impl:");
+      if (slash == std::string::npos) continue;
+      std::string impl = name.substr(slash + 6);
+      impl = impl.substr(0, impl.find('/'));
+      Result res;
+      res.us = r.real_accumulated_time / static_cast<double>(r.iterations) * 1e6;
+      res.rows_per_s = r.counters.at("rows/s");
+      res.gbps = r.counters.at("GB/s") / 1e9;
+      res.label = r.report_label;
+      results[name.substr(0, slash)][impl] = res;
+    }
+  }
+};
+
+std::string flag_value(int& argc, char** argv, const char* flag) {
+  const size_t n = std::strlen(flag);
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], flag, n) == 0) {
+      std::string v = argv[i] + n;
+      for (int j = i; j + 1 < argc; ++j) argv[j] = argv[j + 1];
+      --argc;
+      return v.empty() ? "1" : v;
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string rows_flag = flag_value(argc, argv, "--rows=");
+  const std::string csv = flag_value(argc, argv, "--csv=");
+  const std::string svg = flag_value(argc, argv, "--svg=");
+  const bool quick = !flag_value(argc, argv, "--quick").empty();
+  const int64_t big_rows = rows_flag.empty() ? 4000000 : std::stoll(rows_flag);
+
+  std::vector<Workload> workloads = anchor_workloads(big_rows, quick);
+  for (const Workload& w : workloads) {
+    for (const char* impl : {"qembed", "roofline"}) {
+      benchmark::RegisterBenchmark((w.name() + "/impl:" + impl).c_str(),
+                                   [w, impl](benchmark::State& s) { run(s, w, impl); })
+          ->UseRealTime()
+          ->Unit(benchmark::kMicrosecond);
+    }
+  }
+  const Workload ref = reference_workload();
+  for (const char* impl : {"qembed", "reference"}) {
+    benchmark::RegisterBenchmark((ref.name() + "/impl:" + impl).c_str(),
+                                 [ref, impl](benchmark::State& s) { run(s, ref, impl); })
+        ->UseRealTime()
+        ->Unit(benchmark::kMicrosecond);
+  }
+
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  std::printf("qembed_bench: kernels %s, last-level cache %zu MB\n",
+              qembed::kernel_target().c_str(), qbench::last_level_cache_bytes() >> 20);
+  Collector collector;
+  benchmark::RunSpecifiedBenchmarks(&collector);
+  benchmark::Shutdown();
+
+  // Summary: qembed against its baselines, measured in this one run.
+  std::printf("\n%-72s %10s %10s %8s %10s %9s\n", "workload", "qembed us", "M rows/s", "GB/s",
+              "roofline", "time/roof");
+  std::FILE* f = csv.empty() ? nullptr : std::fopen(csv.c_str(), "w");
+  if (f)
+    std::fprintf(
+        f,
+        "workload,label,qembed_us,qembed_rows_per_s,qembed_GBps,baseline,baseline_us,ratio_time\n");
+  std::vector<qbench::PlotPoint> points;
+  for (const auto& [name, impls] : collector.results) {
+    const auto q = impls.find("qembed");
+    if (q == impls.end()) continue;
+    for (const auto& [impl, res] : impls) {
+      if (impl == "qembed") continue;
+      const double ratio = q->second.us / res.us;
+      std::printf("%-72s %10.2f %10.2f %8.2f %10.2f %8.3fx  %s (vs %s)\n", name.c_str(),
+                  q->second.us, q->second.rows_per_s / 1e6, q->second.gbps, res.us, ratio,
+                  q->second.label.c_str(), impl.c_str());
+      if (f) {
+        std::fprintf(f, "%s,%s,%.3f,%.0f,%.3f,%s,%.3f,%.4f\n", name.c_str(),
+                     q->second.label.c_str(), q->second.us, q->second.rows_per_s, q->second.gbps,
+                     impl.c_str(), res.us, ratio);
+      }
+    }
+    for (const auto& [impl, res] : impls) points.push_back({name, impl, res.rows_per_s});
+  }
+  if (f) std::fclose(f);
+  if (!svg.empty()) qbench::write_rows_per_s_svg(svg, points);
+  return 0;
+}

@@ -1,0 +1,307 @@
+#include "workload.h"
+
+#include <omp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <numeric>
+#include <stdexcept>
+
+#include "formats.h"
+
+namespace qbench {
+
+namespace {
+
+// xorshift64*: fast enough to fill multi-GB tables and index sets.
+struct Rng {
+  uint64_t s;
+  explicit Rng(uint64_t seed) : s(seed * 0x9E3779B97F4A7C15ull + 1) {}
+  uint64_t next() {
+    s ^= s >> 12;
+    s ^= s << 25;
+    s ^= s >> 27;
+    return s * 0x2545F4914F6CDD1Dull;
+  }
+  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }  // [0, 1)
+  int64_t below(int64_t n) { return static_cast<int64_t>(next() % static_cast<uint64_t>(n)); }
+};
+
+// Rows touched per call and the cold-set count are sized from this; a run's index sets
+// hold at most this many indices in all (memory bound for the set storage).
+constexpr int64_t kMaxIndicesInSets = 64ll << 20;
+// Zipf exponent of the skewed index distribution (recommendation traffic is ~1).
+constexpr double kZipfS = 1.05;
+
+// Halide-compatible 64-byte aligned storage.
+struct Aligned {
+  uint8_t* p = nullptr;
+  explicit Aligned(size_t n) {
+    if (posix_memalign(reinterpret_cast<void**>(&p), 64, std::max<size_t>(n, 64)) != 0) {
+      throw std::bad_alloc();
+    }
+  }
+  ~Aligned() { std::free(p); }
+  Aligned(const Aligned&) = delete;
+  Aligned& operator=(const Aligned&) = delete;
+};
+
+int64_t stored_row_bytes(int bits, int64_t dim) {
+  using namespace qembed::fmt;
+  const Format& f = format(bits == 8 ? FormatId::u8_row : FormatId::u4_row);
+  return row_elements(f, dim) * element_bytes(f.codes);
+}
+
+// 64-byte lines a row at byte offset `off` of a line-aligned table spans.
+int64_t lines_spanned(int64_t off, int64_t bytes) { return (off + bytes - 1) / 64 - off / 64 + 1; }
+
+}  // namespace
+
+std::string Workload::name() const {
+  char buf[256];
+  const char* mode_name = mode == qembed::Mode::Sum    ? (weighted ? "wsum" : "sum")
+                          : mode == qembed::Mode::Mean ? "mean"
+                                                       : "max";
+  std::snprintf(buf, sizeof buf, "%s/%dbit/D%lld/rows%lld/B%lld/L%lld%s/%s/%s/%s/%s/t%d",
+                group.c_str(), bits, static_cast<long long>(dim), static_cast<long long>(rows),
+                static_cast<long long>(batch), static_cast<long long>(avg_len),
+                fixed_len ? "" : "avg", index_type == qembed::IndexType::Int32 ? "i32" : "i64",
+                mode_name, cold ? "cold" : "warm", dist == Dist::Zipf ? "zipf" : "uniform",
+                threads);
+  return buf;
+}
+
+size_t last_level_cache_bytes() {
+  for (const char* idx : {"index3", "index2"}) {
+    std::ifstream f(std::string("/sys/devices/system/cpu/cpu0/cache/") + idx + "/size");
+    std::string s;
+    if (f >> s && !s.empty()) {
+      size_t v = std::strtoull(s.c_str(), nullptr, 10);
+      if (s.back() == 'K') v <<= 10;
+      if (s.back() == 'M') v <<= 20;
+      if (v > 0) return v;
+    }
+  }
+  const long v = sysconf(_SC_LEVEL3_CACHE_SIZE);
+  return v > 0 ? static_cast<size_t>(v) : size_t{32} << 20;
+}
+
+struct Prepared::Data {
+  std::vector<float> weight;  // kept for the reference path (small tables only)
+  std::unique_ptr<qembed::EmbeddingBag> bag;
+  std::unique_ptr<Aligned> roof;  // rows x row_bytes, same geometry as qembed's table
+  struct Set {
+    std::vector<int64_t> idx64, off64;
+    std::vector<int32_t> idx32, off32;
+    std::vector<float> weights;
+  };
+  std::vector<Set> sets;
+  std::vector<float> out;
+  std::vector<float> scale, zero_point, fake_quant;  // the reference path
+  volatile uint64_t sink = 0;
+};
+
+Prepared::~Prepared() = default;
+
+Prepared::Prepared(const Workload& w) : w_(w), d_(new Data) {
+  row_bytes_ = stored_row_bytes(w.bits, w.dim);
+  Rng rng(static_cast<uint64_t>(w.rows * 131 + w.dim));
+
+  // The table: uniform floats, quantized per row by qembed (8-bit or 4-bit codes).
+  d_->weight.resize(static_cast<size_t>(w.rows * w.dim));
+  for (float& x : d_->weight) x = static_cast<float>(rng.uniform() * 2.0 - 1.0);
+  const auto dtype = w.bits == 8 ? qembed::DType::QUInt8 : qembed::DType::QUInt4x2;
+  const auto q = qembed::QParams::row_wise_float(dtype, d_->weight.data(), w.rows, w.dim);
+  qembed::EmbeddingBagOptions o;
+  o.num_embeddings = w.rows;
+  o.embedding_dim = w.dim;
+  o.mode = w.mode;
+  d_->bag = std::make_unique<qembed::EmbeddingBag>(
+      qembed::EmbeddingBag::from_float(d_->weight.data(), o, q));
+  const bool keep_float = w.rows * w.dim <= (int64_t{64} << 20);
+  if (keep_float) {
+    d_->scale = q.scale;
+    d_->zero_point = q.zero_point;
+  } else {
+    std::vector<float>().swap(d_->weight);
+  }
+  d_->roof = std::make_unique<Aligned>(static_cast<size_t>(w.rows * row_bytes_));
+  std::memset(d_->roof->p, 1, static_cast<size_t>(w.rows * row_bytes_));
+
+  // Zipf ranks -> rows through a fixed odd multiplier (a bijection mod rows when
+  // coprime), so hot rows are scattered over the table as in real traffic.
+  std::vector<double> cdf;
+  if (w.dist == Dist::Zipf) {
+    cdf.resize(static_cast<size_t>(w.rows));
+    double acc = 0;
+    for (int64_t r = 0; r < w.rows; ++r)
+      cdf[r] = acc += std::pow(static_cast<double>(r + 1), -kZipfS);
+    for (double& c : cdf) c /= acc;
+  }
+  uint64_t mult = 2654435761ull % static_cast<uint64_t>(w.rows);
+  while (std::gcd(mult, static_cast<uint64_t>(w.rows)) != 1) ++mult;
+  auto draw = [&]() -> int64_t {
+    if (w.dist == Dist::Uniform) return rng.below(w.rows);
+    const auto rank = std::lower_bound(cdf.begin(), cdf.end(), rng.uniform()) - cdf.begin();
+    return static_cast<int64_t>((static_cast<uint64_t>(rank) * mult) %
+                                static_cast<uint64_t>(w.rows));
+  };
+
+  auto make_set = [&]() {
+    Data::Set s;
+    int64_t n = 0;
+    for (int64_t b = 0; b < w.batch; ++b) {
+      s.off64.push_back(n);
+      n += w.fixed_len ? w.avg_len : 1 + rng.below(2 * w.avg_len + 1);
+    }
+    s.idx64.resize(static_cast<size_t>(n));
+    for (auto& i : s.idx64) i = draw();
+    if (w.index_type == qembed::IndexType::Int32) {
+      s.idx32.assign(s.idx64.begin(), s.idx64.end());
+      s.off32.assign(s.off64.begin(), s.off64.end());
+    }
+    if (w.weighted) {
+      s.weights.resize(static_cast<size_t>(n));
+      for (float& x : s.weights) x = static_cast<float>(rng.uniform());
+    }
+    return s;
+  };
+
+  // Cold: enough distinct sets that the rows they touch exceed twice the LLC.
+  const size_t llc = last_level_cache_bytes();
+  d_->sets.push_back(make_set());
+  const double bytes_per_set = static_cast<double>(d_->sets[0].idx64.size()) * 64.0 *
+                               static_cast<double>(lines_spanned(0, row_bytes_));
+  if (w.cold) {
+    const int64_t want =
+        static_cast<int64_t>(std::ceil(2.5 * static_cast<double>(llc) / bytes_per_set)) + 1;
+    const int64_t cap =
+        std::max<int64_t>(1, kMaxIndicesInSets / static_cast<int64_t>(d_->sets[0].idx64.size()));
+    while (static_cast<int64_t>(d_->sets.size()) < std::min(want, cap))
+      d_->sets.push_back(make_set());
+  }
+  double rows = 0, lines = 0;
+  for (const auto& s : d_->sets) {
+    rows += static_cast<double>(s.idx64.size());
+    for (int64_t i : s.idx64)
+      lines += static_cast<double>(lines_spanned((i * row_bytes_) % 64, row_bytes_));
+  }
+  rows_per_call_ = rows / static_cast<double>(d_->sets.size());
+  lines_per_call_ = lines / static_cast<double>(d_->sets.size());
+  really_cold_ = w.cold &&
+                 static_cast<double>(w.rows * row_bytes_) > 2.0 * static_cast<double>(llc) &&
+                 lines * 64.0 > 2.0 * static_cast<double>(llc);
+  d_->out.resize(static_cast<size_t>(w.batch * w.dim));
+}
+
+size_t Prepared::num_sets() const { return d_->sets.size(); }
+
+void Prepared::run_qembed(size_t call) {
+  const Data::Set& s = d_->sets[call % d_->sets.size()];
+  const float* wts = s.weights.empty() ? nullptr : s.weights.data();
+  const int64_t out_len = static_cast<int64_t>(d_->out.size());
+  if (w_.index_type == qembed::IndexType::Int32) {
+    d_->bag->forward(qembed::Indices(s.idx32), qembed::Indices(s.off32), wts, d_->out.data(),
+                     out_len);
+  } else {
+    d_->bag->forward(qembed::Indices(s.idx64), qembed::Indices(s.off64), wts, d_->out.data(),
+                     out_len);
+  }
+}
+
+void Prepared::run_roofline(size_t call) {
+  const Data::Set& s = d_->sets[call % d_->sets.size()];
+  const uint8_t* base = d_->roof->p;
+  const int64_t rb = row_bytes_, n = static_cast<int64_t>(s.idx64.size());
+  const int64_t words = rb / 8;
+  constexpr int64_t kPrefetch = 16;  // rows ahead, as FBGEMM's kernels
+  uint64_t total = 0;
+  const int threads = w_.threads > 0 ? w_.threads : omp_get_num_procs();
+#pragma omp parallel for reduction(^ : total) schedule(static) num_threads(threads) if (threads > 1)
+  for (int64_t b = 0; b < w_.batch; ++b) {
+    const int64_t begin = s.off64[b], end = b + 1 < w_.batch ? s.off64[b + 1] : n;
+    uint64_t acc = 0;
+    for (int64_t j = begin; j < end; ++j) {
+      if (j + kPrefetch < n) {
+        const uint8_t* ahead = base + s.idx64[j + kPrefetch] * rb;
+        for (int64_t l = 0; l < rb; l += 64) __builtin_prefetch(ahead + l);
+        __builtin_prefetch(ahead + rb - 1);
+      }
+      const uint8_t* row = base + s.idx64[j] * rb;
+      for (int64_t k = 0; k < words; ++k) {
+        uint64_t v;
+        std::memcpy(&v, row + 8 * k, 8);
+        acc ^= v;
+      }
+      for (int64_t k = words * 8; k < rb; ++k) acc ^= row[k];
+    }
+    // Write the bag's output once, as the kernel does.
+    float* o = d_->out.data() + b * w_.dim;
+    const float f = static_cast<float>(acc & 0xff);
+    for (int64_t c = 0; c < w_.dim; ++c) o[c] = f;
+    total ^= acc;
+  }
+  d_->sink = d_->sink + total;
+}
+
+void Prepared::run_reference(size_t call) {
+  if (d_->weight.empty()) throw std::runtime_error("reference path: table too large to keep");
+  const Data::Set& s = d_->sets[call % d_->sets.size()];
+  const int64_t rows = w_.rows, dim = w_.dim, n = static_cast<int64_t>(s.idx64.size());
+  const float qmax = w_.bits == 8 ? 255.0f : 15.0f;
+  // 1) Fake-quantize the whole table (quantize_per_channel + dequantize), every call.
+  d_->fake_quant.resize(static_cast<size_t>(rows * dim));
+  for (int64_t r = 0; r < rows; ++r) {
+    const float sc = d_->scale[r], zp = d_->zero_point[r], inv = 1.0f / sc;
+    const float* src = d_->weight.data() + r * dim;
+    float* dst = d_->fake_quant.data() + r * dim;
+    for (int64_t c = 0; c < dim; ++c) {
+      const float qv = std::min(std::max(std::nearbyint(src[c] * inv + zp), 0.0f), qmax);
+      dst[c] = (qv - zp) * sc;
+    }
+  }
+  // 2) Gather and reduce.
+  for (int64_t b = 0; b < w_.batch; ++b) {
+    const int64_t begin = s.off64[b], end = b + 1 < w_.batch ? s.off64[b + 1] : n;
+    float* o = d_->out.data() + b * dim;
+    std::fill(o, o + dim, 0.0f);
+    for (int64_t j = begin; j < end; ++j) {
+      const float* row = d_->fake_quant.data() + s.idx64[j] * dim;
+      const float wt = s.weights.empty() ? 1.0f : s.weights[j];
+      for (int64_t c = 0; c < dim; ++c) o[c] += wt * row[c];
+    }
+  }
+}
+
+int64_t Prepared::verify(size_t call) {
+  if (d_->weight.empty()) return -1;  // too large to expand the table; not checked
+  run_qembed(call);
+  const std::vector<float> got = d_->out;
+  const std::vector<float> table = d_->bag->get_weight();
+  const Data::Set& s = d_->sets[call % d_->sets.size()];
+  const int64_t dim = w_.dim, n = static_cast<int64_t>(s.idx64.size());
+  int64_t bad = 0;
+  for (int64_t b = 0; b < w_.batch; ++b) {
+    const int64_t begin = s.off64[b], end = b + 1 < w_.batch ? s.off64[b + 1] : n;
+    for (int64_t c = 0; c < dim; ++c) {
+      float acc = w_.mode == qembed::Mode::Max ? -INFINITY : 0.0f;
+      for (int64_t j = begin; j < end; ++j) {
+        float v = table[s.idx64[j] * dim + c];
+        if (!s.weights.empty()) v = v * s.weights[j];
+        acc = w_.mode == qembed::Mode::Max ? (v > acc ? v : acc) : acc + v;
+      }
+      if (w_.mode == qembed::Mode::Mean)
+        acc = end > begin ? acc / static_cast<float>(end - begin) : 0.0f;
+      if (w_.mode == qembed::Mode::Max && end == begin) acc = 0.0f;
+      if (std::memcmp(&acc, &got[b * dim + c], 4) != 0) ++bad;
+    }
+  }
+  return bad;
+}
+
+}  // namespace qbench
