@@ -160,6 +160,7 @@ struct Result {
 // Console output as usual, plus every run's figures kept for the summary.
 class Collector : public benchmark::ConsoleReporter {
  public:
+  Collector() : ConsoleReporter(OO_None) {}  // plain text: the output is often a log file
   std::map<std::string, std::map<std::string, Result>> results;  // workload -> impl -> result
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);

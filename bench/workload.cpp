@@ -123,7 +123,7 @@ Prepared::Prepared(const Workload& w) : w_(w), d_(new Data) {
   o.mode = w.mode;
   d_->bag = std::make_unique<qembed::EmbeddingBag>(
       qembed::EmbeddingBag::from_float(d_->weight.data(), o, q));
-  const bool keep_float = w.rows * w.dim <= (int64_t{64} << 20);
+  const bool keep_float = w.rows * w.dim <= (int64_t{128} << 20);  // <= 512 MB of floats
   if (keep_float) {
     d_->scale = q.scale;
     d_->zero_point = q.zero_point;
