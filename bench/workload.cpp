@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "formats.h"
+#include "table_memory.h"
 
 namespace qbench {
 
@@ -38,13 +39,13 @@ constexpr int64_t kMaxIndicesInSets = 64ll << 20;
 // Zipf exponent of the skewed index distribution (recommendation traffic is ~1).
 constexpr double kZipfS = 1.05;
 
-// Halide-compatible 64-byte aligned storage.
+// The roofline's table: allocated as qembed allocates its stored tables (same alignment,
+// same huge-page policy), so both see the same TLB behaviour.
 struct Aligned {
   uint8_t* p = nullptr;
   explicit Aligned(size_t n) {
-    if (posix_memalign(reinterpret_cast<void**>(&p), 64, std::max<size_t>(n, 64)) != 0) {
-      throw std::bad_alloc();
-    }
+    p = static_cast<uint8_t*>(qembed::detail::allocate_table_memory(n));
+    if (p == nullptr) throw std::bad_alloc();
   }
   ~Aligned() { std::free(p); }
   Aligned(const Aligned&) = delete;

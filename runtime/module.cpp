@@ -10,6 +10,8 @@
 #include "dtype_table.h"
 #include "float16.h"
 #include "halide_buffers.h"
+#include "row_prefetch.h"
+#include "table_memory.h"
 #include "validate.h"
 
 namespace qembed::detail {
@@ -77,11 +79,10 @@ void AlignedBytes::Free::operator()(uint8_t* p) const { std::free(p); }
 
 AlignedBytes AlignedBytes::allocate(size_t size) {
   AlignedBytes b;
-  const size_t rounded = (size + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+  void* p = allocate_table_memory(size);
   if (p == nullptr)
     throw Unsupported("out of memory allocating " + std::to_string(size) + " bytes");
-  std::memset(p, 0, rounded == 0 ? 64 : rounded);
+  std::memset(p, 0, size == 0 ? 64 : size);
   b.data.reset(static_cast<uint8_t*>(p));
   b.size = size;
   return b;
@@ -198,16 +199,33 @@ void Module::embedding_forward(const Indices& indices, float* out, int64_t out_l
   validate_output(out, out_len, needed, "num_indices x embedding_dim");
   if (indices.size == 0) return;
 
-  const int32_t d = static_cast<int32_t>(dim()), n = static_cast<int32_t>(indices.size);
+  if (indices.type == IndexType::Int32) {
+    run_lookup_chunks(static_cast<const int32_t*>(indices.data), indices.type, indices.size, out);
+  } else {
+    run_lookup_chunks(static_cast<const int64_t*>(indices.data), indices.type, indices.size, out);
+  }
+}
+
+template <typename I>
+void Module::run_lookup_chunks(const I* idx, IndexType type, int64_t n, float* out) const {
+  const int32_t d = static_cast<int32_t>(dim());
   TableViews t(*this);
-  BufferView<1> idx(indices.data, index_halide_type(indices.type), {n});
-  BufferView<2> o(out, f32_type(), {d, n});
-  const EmbeddingKernel kernel =
-      active_kernels().embedding[static_cast<int>(format_)][slot(indices.type)];
-  check_kernel(kernel(d, t.table.get(), t.col_scale.get(), t.col_zero_point.get(), idx.get(),
-                      options_.max_norm.has_value(), options_.max_norm.value_or(0.0),
-                      options_.norm_type, o.get()),
-               "embedding");
+  const EmbeddingKernel kernel = active_kernels().embedding[static_cast<int>(format_)][slot(type)];
+  const uint8_t* table = table_.data.get();
+  const int64_t row_bytes = row_elems_ * fmt::element_bytes(fmt::format(format_).codes);
+  const int64_t chunk = std::max<int64_t>(1, kPrefetchChunkBytes / row_bytes);
+  prefetch_rows(table, row_bytes, idx, 0, std::min(n, chunk));
+  for (int64_t i0 = 0; i0 < n; i0 += chunk) {
+    const int64_t i1 = std::min(n, i0 + chunk);
+    prefetch_rows(table, row_bytes, idx, i1, std::min(n, i1 + chunk));  // the next chunk's rows
+    const int32_t m = static_cast<int32_t>(i1 - i0);
+    BufferView<1> chunk_idx(idx + i0, index_halide_type(type), {m});
+    BufferView<2> o(out + i0 * dim(), f32_type(), {d, m});
+    check_kernel(kernel(d, t.table.get(), t.col_scale.get(), t.col_zero_point.get(),
+                        chunk_idx.get(), options_.max_norm.has_value(),
+                        options_.max_norm.value_or(0.0), options_.norm_type, o.get()),
+                 "embedding");
+  }
 }
 
 int64_t Module::num_bags(int64_t num_offsets) const {
@@ -243,22 +261,69 @@ void Module::run_bags(const Indices& indices, const void* begins, int64_t num_ba
     std::fill(out, out + num_bags * dim(), 0.0f);
     return;
   }
+  if (indices.type == IndexType::Int32) {
+    run_bag_chunks(indices, static_cast<const int32_t*>(indices.data),
+                   static_cast<const int32_t*>(begins), num_bags, per_sample_weights, out);
+  } else {
+    run_bag_chunks(indices, static_cast<const int64_t*>(indices.data),
+                   static_cast<const int64_t*>(begins), num_bags, per_sample_weights, out);
+  }
+}
+
+template <typename I>
+void Module::run_bag_chunks(const Indices& indices, const I* idx, const I* begins, int64_t num_bags,
+                            const float* per_sample_weights, float* out) const {
   const int32_t d = static_cast<int32_t>(dim()), n = static_cast<int32_t>(indices.size);
   TableViews t(*this);
   const float dummy = 0.0f;
   const bool weighted = per_sample_weights != nullptr;
-  BufferView<1> idx(indices.data, index_halide_type(indices.type), {n});
-  BufferView<1> off(begins, index_halide_type(indices.type), {static_cast<int32_t>(num_bags)});
-  BufferView<1> w(weighted ? per_sample_weights : &dummy, f32_type(), {weighted ? n : 1});
-  BufferView<2> o(out, f32_type(), {d, static_cast<int32_t>(num_bags)});
   const KernelSet& k = active_kernels();
   const int fi = static_cast<int>(format_), si = slot(indices.type);
   const BagKernel kernel = options_.mode == Mode::Max ? k.bag_max[fi][si] : k.bag_sum[fi][si];
-  check_kernel(kernel(d, t.table.get(), t.col_scale.get(), t.col_zero_point.get(), idx.get(),
-                      off.get(), w.get(), padding_row_, weighted, options_.mode == Mode::Mean,
-                      options_.max_norm.has_value(), options_.max_norm.value_or(0.0),
-                      options_.norm_type, o.get()),
-               "embedding_bag");
+  const uint8_t* table = table_.data.get();
+  const int64_t row_bytes = row_elems_ * fmt::element_bytes(fmt::format(format_).codes);
+  const int64_t chunk_rows = std::max<int64_t>(1, kPrefetchChunkBytes / row_bytes);
+
+  // Chunks of whole bags holding about chunk_rows entries; chunk c is [bag, next bag).
+  auto entry = [&](int64_t bag) { return bag < num_bags ? static_cast<int64_t>(begins[bag]) : n; };
+  auto next_chunk = [&](int64_t bag) {
+    const int64_t limit = entry(bag) + chunk_rows;
+    int64_t e = bag + 1;
+    while (e < num_bags && entry(e + 1) <= limit) ++e;
+    return e;
+  };
+  std::vector<I> rebased;  // a chunk's bag begins, relative to its first entry
+  int64_t b0 = 0, b1 = next_chunk(0);
+  prefetch_rows(table, row_bytes, idx, entry(b0), entry(b1));
+  while (b0 < num_bags) {
+    const int64_t b2 = b1 < num_bags ? next_chunk(b1) : b1;
+    prefetch_rows(table, row_bytes, idx, entry(b1), entry(b2));  // the next chunk's rows
+    // This chunk as a call of its own: its entries [e0, e1), its bags' begins rebased to
+    // e0 (the kernel ends the last bag at the end of `indices`), its weights, its output.
+    const int64_t e0 = entry(b0), e1 = entry(b1);
+    if (e1 == e0) {  // only empty bags: zeros in every mode
+      std::fill(out + b0 * dim(), out + b1 * dim(), 0.0f);
+      b0 = b1;
+      b1 = b2;
+      continue;
+    }
+    rebased.resize(static_cast<size_t>(b1 - b0));
+    for (int64_t b = b0; b < b1; ++b) rebased[b - b0] = static_cast<I>(begins[b] - e0);
+    const int32_t m = static_cast<int32_t>(e1 - e0);
+    BufferView<1> chunk_idx(idx + e0, index_halide_type(indices.type), {m});
+    BufferView<1> chunk_off(rebased.data(), index_halide_type(indices.type),
+                            {static_cast<int32_t>(b1 - b0)});
+    BufferView<1> chunk_w(weighted ? per_sample_weights + e0 : &dummy, f32_type(),
+                          {weighted ? m : 1});
+    BufferView<2> o(out + b0 * dim(), f32_type(), {d, static_cast<int32_t>(b1 - b0)});
+    check_kernel(kernel(d, t.table.get(), t.col_scale.get(), t.col_zero_point.get(),
+                        chunk_idx.get(), chunk_off.get(), chunk_w.get(), padding_row_, weighted,
+                        options_.mode == Mode::Mean, options_.max_norm.has_value(),
+                        options_.max_norm.value_or(0.0), options_.norm_type, o.get()),
+                 "embedding_bag");
+    b0 = b1;
+    b1 = b2;
+  }
 }
 
 void Module::get_weight(float* out, int64_t out_len) const {

@@ -50,6 +50,15 @@ class Module {
   // Runs a validated bag forward with bag begins `begins` (num_bags entries).
   void run_bags(const Indices& indices, const void* begins, int64_t num_bags,
                 const float* per_sample_weights, float* out) const;
+  // A validated Embedding forward in chunks, each chunk's rows prefetched while the
+  // kernel copies out the chunk before it (see row_prefetch.h).
+  template <typename I>
+  void run_lookup_chunks(const I* idx, IndexType type, int64_t n, float* out) const;
+  // run_bags for one index type: the bags in chunks, each chunk's rows prefetched while
+  // the kernel reduces the chunk before it (see row_prefetch.h).
+  template <typename I>
+  void run_bag_chunks(const Indices& indices, const I* idx, const I* begins, int64_t num_bags,
+                      const float* per_sample_weights, float* out) const;
   int32_t code_of(int64_t row, int64_t col) const;  // the stored integer code
 
   Kind kind_ = Kind::Embedding;

@@ -48,6 +48,7 @@ struct Case {
   Mode mode;
   bool weighted, include_last, padding, max_norm;
   double norm_type;
+  bool large = false;  // a call far larger than the runtime's prefetch chunks
 };
 
 std::string describe(const Case& c) {
@@ -88,12 +89,20 @@ void run_case(std::mt19937& rng, const Case& c) {
           ? std::optional<int64_t>(*o.padding_idx < 0 ? *o.padding_idx + c.rows : *o.padding_idx)
           : std::nullopt;
 
-  // Bags: some empty, one all-padding (when there is padding), lengths 0..12.
-  const int num_bags = 1 + static_cast<int>(rng() % 9);
+  // Bags: some empty, one all-padding (when there is padding), lengths 0..12. Large
+  // calls: 120 bags of 0..60 with a run of empty bags right before a bag bigger than a
+  // prefetch chunk (so a chunk holds only empty bags), and empty bags at the end.
+  const int num_bags = c.large ? 120 : 1 + static_cast<int>(rng() % 9);
+  auto bag_len = [&](int b) {
+    if (!c.large) return (b == 1) ? 0 : static_cast<int>(rng() % 13);
+    if (b == 1 || (b >= 60 && b < 66) || b >= num_bags - 3) return 0;
+    if (b == 66 || b == 90) return 3000;
+    return static_cast<int>(rng() % 61);
+  };
   std::vector<int64_t> indices, begins, ends;
   for (int b = 0; b < num_bags; ++b) {
     begins.push_back(static_cast<int64_t>(indices.size()));
-    const int len = (b == 1) ? 0 : static_cast<int>(rng() % 13);
+    const int len = bag_len(b);
     for (int k = 0; k < len; ++k) {
       const bool use_pad = pad_row && (b == 2 || rng() % 4 == 0);
       indices.push_back(use_pad ? *pad_row : row_dist(rng));
@@ -197,6 +206,33 @@ TEST_P(EveryTarget, MatchesReferenceOnTableSizesAndOptions) {
         c.padding = (flags & 2) || r == 1;
         c.max_norm = flags == 5;
         c.norm_type = 2.0;
+        run_case(rng, c);
+        if (HasFatalFailure()) return;
+      }
+    }
+  }
+}
+
+// Calls much larger than the runtime's prefetch chunks (row_prefetch.h): the chunked
+// forward must give every bag the bits of one whole call.
+TEST_P(EveryTarget, LargeCallsAcrossPrefetchChunks) {
+  std::mt19937 rng(7);
+  const std::vector<Scheme> schemes = all_schemes();
+  for (int64_t dim : {7, 512}) {
+    for (Mode m : {Mode::Sum, Mode::Mean, Mode::Max}) {
+      for (int flags = 0; flags < 4; ++flags) {
+        Case c;
+        c.scheme = schemes[rng() % schemes.size()];
+        c.rows = 5000;
+        c.dim = dim;
+        c.itype = (flags & 1) ? IndexType::Int32 : IndexType::Int64;
+        c.mode = m;
+        c.weighted = m == Mode::Sum && (flags & 2);
+        c.include_last = flags == 3;
+        c.padding = flags & 2;
+        c.max_norm = flags == 1 && dim == 7;
+        c.norm_type = 2.0;
+        c.large = true;
         run_case(rng, c);
         if (HasFatalFailure()) return;
       }
