@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "formats.h"
+#include "row_prefetch.h"
 #include "table_memory.h"
 
 namespace qbench {
@@ -216,36 +217,43 @@ void Prepared::run_qembed(size_t call) {
 }
 
 void Prepared::run_roofline(size_t call) {
+  // qembed's forward without the arithmetic: the same chunks of bags, the same prefetch
+  // of the next chunk's lines, the same grouping of chunks over threads; each bag's rows
+  // are read whole (XOR of every word) and its output row written once.
+  using qembed::detail::prefetch_rows;
   const Data::Set& s = d_->sets[call % d_->sets.size()];
   const uint8_t* base = d_->roof->p;
-  const int64_t rb = row_bytes_, n = static_cast<int64_t>(s.idx64.size());
-  const int64_t words = rb / 8;
-  constexpr int64_t kPrefetch = 16;  // rows ahead, as FBGEMM's kernels
-  uint64_t total = 0;
+  const int64_t rb = row_bytes_, n = static_cast<int64_t>(s.idx64.size()), words = rb / 8;
+  const int64_t* idx = s.idx64.data();
+  const std::vector<int64_t> cuts = qembed::detail::cut_bag_chunks(
+      s.off64.data(), w_.batch, n, std::max<int64_t>(1, qembed::detail::kPrefetchChunkBytes / rb));
+  auto entry = [&](int64_t bag) { return bag < w_.batch ? s.off64[bag] : n; };
   const int threads = w_.threads > 0 ? w_.threads : omp_get_num_procs();
-#pragma omp parallel for reduction(^ : total) schedule(static) num_threads(threads) if (threads > 1)
-  for (int64_t b = 0; b < w_.batch; ++b) {
-    const int64_t begin = s.off64[b], end = b + 1 < w_.batch ? s.off64[b + 1] : n;
-    uint64_t acc = 0;
-    for (int64_t j = begin; j < end; ++j) {
-      if (j + kPrefetch < n) {
-        const uint8_t* ahead = base + s.idx64[j + kPrefetch] * rb;
-        for (int64_t l = 0; l < rb; l += 64) __builtin_prefetch(ahead + l);
-        __builtin_prefetch(ahead + rb - 1);
+  const qembed::detail::ChunkGroups groups(static_cast<int64_t>(cuts.size()) - 1, threads);
+  uint64_t total = 0;
+#pragma omp parallel for reduction(^ : total) schedule(dynamic) num_threads(threads) if (threads > 1)
+  for (int task = 0; task < groups.tasks; ++task) {
+    const auto [c0, c1] = groups.range(task);
+    prefetch_rows(base, rb, idx, entry(cuts[c0]), entry(cuts[c0 + 1]));
+    for (int64_t c = c0; c < c1; ++c) {
+      if (c + 1 < c1) prefetch_rows(base, rb, idx, entry(cuts[c + 1]), entry(cuts[c + 2]));
+      for (int64_t b = cuts[c]; b < cuts[c + 1]; ++b) {
+        uint64_t acc = 0;
+        for (int64_t j = entry(b); j < entry(b + 1); ++j) {
+          const uint8_t* row = base + idx[j] * rb;
+          for (int64_t k = 0; k < words; ++k) {
+            uint64_t v;
+            std::memcpy(&v, row + 8 * k, 8);
+            acc ^= v;
+          }
+          for (int64_t k = words * 8; k < rb; ++k) acc ^= row[k];
+        }
+        float* o = d_->out.data() + b * w_.dim;
+        const float f = static_cast<float>(acc & 0xff);
+        for (int64_t col = 0; col < w_.dim; ++col) o[col] = f;
+        total ^= acc;
       }
-      const uint8_t* row = base + s.idx64[j] * rb;
-      for (int64_t k = 0; k < words; ++k) {
-        uint64_t v;
-        std::memcpy(&v, row + 8 * k, 8);
-        acc ^= v;
-      }
-      for (int64_t k = words * 8; k < rb; ++k) acc ^= row[k];
     }
-    // Write the bag's output once, as the kernel does.
-    float* o = d_->out.data() + b * w_.dim;
-    const float f = static_cast<float>(acc & 0xff);
-    for (int64_t c = 0; c < w_.dim; ++c) o[c] = f;
-    total ^= acc;
   }
   d_->sink = d_->sink + total;
 }

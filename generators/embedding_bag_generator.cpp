@@ -21,7 +21,6 @@ class EmbeddingBagGenerator : public Generator<EmbeddingBagGenerator> {
       stages::BagMode::SumOrMean,
       {{"sum", stages::BagMode::SumOrMean}, {"max", stages::BagMode::Max}}};
   GeneratorParam<int> vectors_per_tile{"vectors_per_tile", 4};
-  GeneratorParam<int> bags_per_task{"bags_per_task", 2};
 
   // The embedding dim: RDom bounds (max_norm's norm) need a parameter; the output's
   // extent is constrained to it.
@@ -75,7 +74,6 @@ class EmbeddingBagGenerator : public Generator<EmbeddingBagGenerator> {
 
     schedules::ScheduleParams p;
     p.vectors_per_tile = vectors_per_tile;
-    p.bags_per_task = bags_per_task;
     schedules::schedule_bag(bag, out, renorm, has_max_norm, dim, get_target(), p);
   }
 };

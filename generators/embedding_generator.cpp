@@ -14,7 +14,6 @@ class EmbeddingGenerator : public Generator<EmbeddingGenerator> {
   GeneratorParam<std::string> format{"format", "u8_row"};
   GeneratorParam<std::string> index_type{"index_type", "int64"};
   GeneratorParam<int> vectors_per_tile{"vectors_per_tile", 4};
-  GeneratorParam<int> indices_per_task{"indices_per_task", 64};
 
   // The embedding dim: RDom bounds (max_norm's norm) need a parameter; the output's
   // extent is constrained to it.
@@ -45,7 +44,6 @@ class EmbeddingGenerator : public Generator<EmbeddingGenerator> {
 
     schedules::ScheduleParams p;
     p.vectors_per_tile = vectors_per_tile;
-    p.indices_per_task = indices_per_task;
     schedules::schedule_embedding(out, renorm, has_max_norm, dim, get_target(), p);
   }
 };

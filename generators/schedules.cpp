@@ -36,36 +36,33 @@ void schedule_renorm(stages::Renorm renorm, const LoopLevel& at, const Var& j) {
 void schedule_embedding(Func out, stages::Renorm renorm, const Expr& has_max_norm, const Expr& dim,
                         const Target& target, const ScheduleParams& p) {
   Var c = out.args()[0], i = out.args()[1];
-  Var io("io"), ii("ii"), co("co"), ci("ci");
+  Var co("co"), ci("ci");
   const int vec = target.natural_vector_size<float>();
-  out.split(i, io, ii, p.indices_per_task, TailStrategy::GuardWithIf).parallel(io);
   Stage renormed = out.specialize(has_max_norm);
   tile_columns(renormed, c, co, ci, dim, vec, vec * p.vectors_per_tile);
   tile_columns(out, c, co, ci, dim, vec, vec * p.vectors_per_tile);
-  schedule_renorm(renorm, LoopLevel(out, ii), renorm.factor.args()[0]);
+  schedule_renorm(renorm, LoopLevel(out, i), renorm.factor.args()[0]);
 }
 
 void schedule_bag(stages::BagReduce bag, Func out, stages::Renorm renorm, const Expr& has_max_norm,
                   const Expr& dim, const Target& target, const ScheduleParams& p) {
   Func acc = bag.acc;
   Var c = out.args()[0], b = out.args()[1];
-  Var bo("bo"), bi("bi"), co("co"), ci("ci");
+  Var co("co"), ci("ci");
   const int vec = target.natural_vector_size<float>();
-  out.split(b, bo, bi, p.bags_per_task, TailStrategy::GuardWithIf).parallel(bo);
   Stage renormed = out.specialize(has_max_norm);
   tile_columns(renormed, c, co, ci, dim, vec, vec * p.vectors_per_tile);
   tile_columns(out, c, co, ci, dim, vec, vec * p.vectors_per_tile);
 
   // One tile of accumulators lives in registers while the bag's rows stream past.
-  bag.count.compute_at(out, bi);
+  bag.count.compute_at(out, b);
   Var ac = acc.args()[0], ab = acc.args()[1];
   acc.compute_at(out, co).store_in(MemoryType::Register).vectorize(ac);
   acc.update().reorder(ac, bag.r, ab).vectorize(ac);
-  // max_norm: the factor of every looked-up row in one parallel pass before the bags
-  // (bounds inference cannot narrow a data-dependent bag to its own rows).
-  Var j = renorm.factor.args()[0], jo("jo"), ji("ji");
-  renorm.factor.split(j, jo, ji, 64, TailStrategy::GuardWithIf).parallel(jo);
-  schedule_renorm(renorm, LoopLevel::root(), ji);
+  // max_norm: the factor of every looked-up row in one pass before the bags (bounds
+  // inference cannot narrow a data-dependent bag to its own rows).
+  Var j = renorm.factor.args()[0];
+  schedule_renorm(renorm, LoopLevel::root(), j);
 }
 
 void schedule_quantize(Func out, const Target& target) {

@@ -9,10 +9,10 @@
 
 namespace qembed::schedules {
 
+// The lookup kernels are single-threaded: the runtime splits a call into chunks (to
+// prefetch their rows) and spreads the chunks over threads (runtime/row_prefetch.h).
 struct ScheduleParams {
-  int vectors_per_tile = 4;   // columns accumulated at once, in native float vectors
-  int bags_per_task = 2;      // parallel grain of the bag pipelines
-  int indices_per_task = 64;  // parallel grain of the Embedding pipeline
+  int vectors_per_tile = 4;  // columns accumulated at once, in native float vectors
 };
 
 // out(c, i): one dequantized (renormalized) row per index.

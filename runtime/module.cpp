@@ -10,6 +10,7 @@
 #include "dtype_table.h"
 #include "float16.h"
 #include "halide_buffers.h"
+#include "parallel.h"
 #include "row_prefetch.h"
 #include "table_memory.h"
 #include "validate.h"
@@ -209,23 +210,29 @@ void Module::embedding_forward(const Indices& indices, float* out, int64_t out_l
 template <typename I>
 void Module::run_lookup_chunks(const I* idx, IndexType type, int64_t n, float* out) const {
   const int32_t d = static_cast<int32_t>(dim());
-  TableViews t(*this);
   const EmbeddingKernel kernel = active_kernels().embedding[static_cast<int>(format_)][slot(type)];
   const uint8_t* table = table_.data.get();
   const int64_t row_bytes = row_elems_ * fmt::element_bytes(fmt::format(format_).codes);
   const int64_t chunk = std::max<int64_t>(1, kPrefetchChunkBytes / row_bytes);
-  prefetch_rows(table, row_bytes, idx, 0, std::min(n, chunk));
-  for (int64_t i0 = 0; i0 < n; i0 += chunk) {
-    const int64_t i1 = std::min(n, i0 + chunk);
-    prefetch_rows(table, row_bytes, idx, i1, std::min(n, i1 + chunk));  // the next chunk's rows
-    const int32_t m = static_cast<int32_t>(i1 - i0);
-    BufferView<1> chunk_idx(idx + i0, index_halide_type(type), {m});
-    BufferView<2> o(out + i0 * dim(), f32_type(), {d, m});
-    check_kernel(kernel(d, t.table.get(), t.col_scale.get(), t.col_zero_point.get(),
-                        chunk_idx.get(), options_.max_norm.has_value(),
-                        options_.max_norm.value_or(0.0), options_.norm_type, o.get()),
-                 "embedding");
-  }
+  const int64_t chunks = (n + chunk - 1) / chunk;
+  const ChunkGroups groups(chunks, pool_threads());
+  parallel_for(groups.tasks, [&](int task) {
+    TableViews t(*this);
+    const auto [c0, c1] = groups.range(task);
+    auto rows_of = [&](int64_t c) { return std::min(n, c * chunk); };
+    prefetch_rows(table, row_bytes, idx, rows_of(c0), rows_of(c0 + 1));
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t i0 = rows_of(c), i1 = rows_of(c + 1);
+      if (c + 1 < c1) prefetch_rows(table, row_bytes, idx, i1, rows_of(c + 2));  // next chunk
+      const int32_t m = static_cast<int32_t>(i1 - i0);
+      BufferView<1> chunk_idx(idx + i0, index_halide_type(type), {m});
+      BufferView<2> o(out + i0 * dim(), f32_type(), {d, m});
+      check_kernel(kernel(d, t.table.get(), t.col_scale.get(), t.col_zero_point.get(),
+                          chunk_idx.get(), options_.max_norm.has_value(),
+                          options_.max_norm.value_or(0.0), options_.norm_type, o.get()),
+                   "embedding");
+    }
+  });
 }
 
 int64_t Module::num_bags(int64_t num_offsets) const {
@@ -273,8 +280,8 @@ void Module::run_bags(const Indices& indices, const void* begins, int64_t num_ba
 template <typename I>
 void Module::run_bag_chunks(const Indices& indices, const I* idx, const I* begins, int64_t num_bags,
                             const float* per_sample_weights, float* out) const {
-  const int32_t d = static_cast<int32_t>(dim()), n = static_cast<int32_t>(indices.size);
-  TableViews t(*this);
+  const int32_t d = static_cast<int32_t>(dim());
+  const int64_t n = indices.size;
   const float dummy = 0.0f;
   const bool weighted = per_sample_weights != nullptr;
   const KernelSet& k = active_kernels();
@@ -284,65 +291,71 @@ void Module::run_bag_chunks(const Indices& indices, const I* idx, const I* begin
   const int64_t row_bytes = row_elems_ * fmt::element_bytes(fmt::format(format_).codes);
   const int64_t chunk_rows = std::max<int64_t>(1, kPrefetchChunkBytes / row_bytes);
 
-  // Chunks of whole bags holding about chunk_rows entries; chunk c is [bag, next bag).
+  // Chunk c is bags [cuts[c], cuts[c + 1]), entries [entry(cuts[c]), entry(cuts[c + 1])).
   auto entry = [&](int64_t bag) { return bag < num_bags ? static_cast<int64_t>(begins[bag]) : n; };
-  auto next_chunk = [&](int64_t bag) {
-    const int64_t limit = entry(bag) + chunk_rows;
-    int64_t e = bag + 1;
-    while (e < num_bags && entry(e + 1) <= limit) ++e;
-    return e;
+  const std::vector<int64_t> cuts = cut_bag_chunks(begins, num_bags, n, chunk_rows);
+  const int64_t chunks = static_cast<int64_t>(cuts.size()) - 1;
+  auto prefetch_chunk = [&](int64_t c) {
+    prefetch_rows(table, row_bytes, idx, entry(cuts[c]), entry(cuts[c + 1]));
   };
-  std::vector<I> rebased;  // a chunk's bag begins, relative to its first entry
-  int64_t b0 = 0, b1 = next_chunk(0);
-  prefetch_rows(table, row_bytes, idx, entry(b0), entry(b1));
-  while (b0 < num_bags) {
-    const int64_t b2 = b1 < num_bags ? next_chunk(b1) : b1;
-    prefetch_rows(table, row_bytes, idx, entry(b1), entry(b2));  // the next chunk's rows
-    // This chunk as a call of its own: its entries [e0, e1), its bags' begins rebased to
-    // e0 (the kernel ends the last bag at the end of `indices`), its weights, its output.
-    const int64_t e0 = entry(b0), e1 = entry(b1);
-    if (e1 == e0) {  // only empty bags: zeros in every mode
-      std::fill(out + b0 * dim(), out + b1 * dim(), 0.0f);
-      b0 = b1;
-      b1 = b2;
-      continue;
+
+  const ChunkGroups groups(chunks, pool_threads());
+  parallel_for(groups.tasks, [&](int task) {
+    TableViews t(*this);
+    std::vector<I> rebased;  // a chunk's bag begins, relative to its first entry
+    const auto [c0, c1] = groups.range(task);
+    prefetch_chunk(c0);
+    for (int64_t c = c0; c < c1; ++c) {
+      if (c + 1 < c1) prefetch_chunk(c + 1);  // the next chunk's rows, ahead of its kernel
+      const int64_t b0 = cuts[c], b1 = cuts[c + 1], e0 = entry(b0), e1 = entry(b1);
+      if (e1 == e0) {  // only empty bags: zeros in every mode
+        std::fill(out + b0 * dim(), out + b1 * dim(), 0.0f);
+        continue;
+      }
+      // The chunk as a call of its own: entries [e0, e1), bag begins rebased to e0 (the
+      // kernel ends the last bag at the end of `indices`), its weights, its output.
+      rebased.resize(static_cast<size_t>(b1 - b0));
+      for (int64_t b = b0; b < b1; ++b) rebased[b - b0] = static_cast<I>(begins[b] - e0);
+      const int32_t m = static_cast<int32_t>(e1 - e0);
+      BufferView<1> chunk_idx(idx + e0, index_halide_type(indices.type), {m});
+      BufferView<1> chunk_off(rebased.data(), index_halide_type(indices.type),
+                              {static_cast<int32_t>(b1 - b0)});
+      BufferView<1> chunk_w(weighted ? per_sample_weights + e0 : &dummy, f32_type(),
+                            {weighted ? m : 1});
+      BufferView<2> o(out + b0 * dim(), f32_type(), {d, static_cast<int32_t>(b1 - b0)});
+      check_kernel(kernel(d, t.table.get(), t.col_scale.get(), t.col_zero_point.get(),
+                          chunk_idx.get(), chunk_off.get(), chunk_w.get(), padding_row_, weighted,
+                          options_.mode == Mode::Mean, options_.max_norm.has_value(),
+                          options_.max_norm.value_or(0.0), options_.norm_type, o.get()),
+                   "embedding_bag");
     }
-    rebased.resize(static_cast<size_t>(b1 - b0));
-    for (int64_t b = b0; b < b1; ++b) rebased[b - b0] = static_cast<I>(begins[b] - e0);
-    const int32_t m = static_cast<int32_t>(e1 - e0);
-    BufferView<1> chunk_idx(idx + e0, index_halide_type(indices.type), {m});
-    BufferView<1> chunk_off(rebased.data(), index_halide_type(indices.type),
-                            {static_cast<int32_t>(b1 - b0)});
-    BufferView<1> chunk_w(weighted ? per_sample_weights + e0 : &dummy, f32_type(),
-                          {weighted ? m : 1});
-    BufferView<2> o(out + b0 * dim(), f32_type(), {d, static_cast<int32_t>(b1 - b0)});
-    check_kernel(kernel(d, t.table.get(), t.col_scale.get(), t.col_zero_point.get(),
-                        chunk_idx.get(), chunk_off.get(), chunk_w.get(), padding_row_, weighted,
-                        options_.mode == Mode::Mean, options_.max_norm.has_value(),
-                        options_.max_norm.value_or(0.0), options_.norm_type, o.get()),
-                 "embedding_bag");
-    b0 = b1;
-    b1 = b2;
-  }
+  });
 }
 
 void Module::get_weight(float* out, int64_t out_len) const {
   const int64_t needed = rows() * dim();
   validate_output(out, out_len, needed, "num_embeddings x embedding_dim");
-  // An Embedding lookup of every row, without max_norm (get_weight never renormalizes).
+  // An Embedding lookup of every row, without max_norm (get_weight never renormalizes),
+  // in chunks spread over the thread pool (rows are read in order: no prefetch stage).
   const int32_t d = static_cast<int32_t>(dim());
-  TableViews t(*this);
   const EmbeddingKernel kernel = active_kernels().embedding[static_cast<int>(format_)][kSlot_int32];
-  std::vector<int32_t> iota(static_cast<size_t>(std::min<int64_t>(rows(), kWeightChunkRows)));
-  for (int64_t r0 = 0; r0 < rows(); r0 += kWeightChunkRows) {
-    const int32_t n = static_cast<int32_t>(std::min<int64_t>(kWeightChunkRows, rows() - r0));
-    std::iota(iota.begin(), iota.begin() + n, static_cast<int32_t>(r0));
-    BufferView<1> idx(iota.data(), i32_type(), {n});
-    BufferView<2> o(out + r0 * dim(), f32_type(), {d, n});
-    check_kernel(kernel(d, t.table.get(), t.col_scale.get(), t.col_zero_point.get(), idx.get(),
-                        false, 0.0, 2.0, o.get()),
-                 "get_weight");
-  }
+  const int64_t chunks = (rows() + kWeightChunkRows - 1) / kWeightChunkRows;
+  const ChunkGroups groups(chunks, pool_threads());
+  parallel_for(groups.tasks, [&](int task) {
+    TableViews t(*this);
+    std::vector<int32_t> iota(static_cast<size_t>(kWeightChunkRows));
+    const auto [c0, c1] = groups.range(task);
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t r0 = c * kWeightChunkRows;
+      const int32_t n = static_cast<int32_t>(std::min<int64_t>(kWeightChunkRows, rows() - r0));
+      std::iota(iota.begin(), iota.begin() + n, static_cast<int32_t>(r0));
+      BufferView<1> idx(iota.data(), i32_type(), {n});
+      BufferView<2> o(out + r0 * dim(), f32_type(), {d, n});
+      check_kernel(kernel(d, t.table.get(), t.col_scale.get(), t.col_zero_point.get(), idx.get(),
+                          false, 0.0, 2.0, o.get()),
+                   "get_weight");
+    }
+  });
 }
 
 int32_t Module::code_of(int64_t row, int64_t col) const {

@@ -1,0 +1,56 @@
+// Work spread over the kernels' thread pool (Halide's, sized by qembed::set_num_threads),
+// so a forward's chunks run on the same threads a parallel kernel would use.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <exception>
+#include <string>
+#include <thread>
+
+#include "HalideRuntime.h"
+#include "qembed/qembed.hpp"
+
+namespace qembed::detail {
+
+// Threads the pool runs: the count set, else HL_NUM_THREADS, else one per core.
+inline int pool_threads() {
+  if (num_threads() > 0) return num_threads();
+  if (const char* env = std::getenv("HL_NUM_THREADS")) {
+    const int n = std::atoi(env);
+    if (n > 0) return n;
+  }
+  const unsigned hw = std::thread::hardware_concurrency();
+  return hw > 0 ? static_cast<int>(hw) : 1;
+}
+
+// Runs f(task) for every task in [0, tasks) on the pool (inline for a single task). The
+// first exception a task throws is rethrown here once every task has finished.
+template <typename F>
+void parallel_for(int tasks, F&& f) {
+  if (tasks <= 1) {
+    if (tasks == 1) f(0);
+    return;
+  }
+  struct Closure {
+    F* f;
+    std::exception_ptr error;
+    std::atomic<bool> failed{false};
+  } closure{&f, nullptr};
+  auto task = [](void*, int t, uint8_t* raw) -> int {
+    auto* c = reinterpret_cast<Closure*>(raw);
+    try {
+      (*c->f)(t);
+    } catch (...) {
+      if (!c->failed.exchange(true)) c->error = std::current_exception();
+    }
+    return 0;  // keep the other tasks running; the error is rethrown below
+  };
+  const int rc = halide_do_par_for(nullptr, task, 0, tasks, reinterpret_cast<uint8_t*>(&closure));
+  if (closure.error) std::rethrow_exception(closure.error);
+  if (rc != 0)
+    throw InternalError("thread pool: halide_do_par_for failed (" + std::to_string(rc) + ")");
+}
+
+}  // namespace qembed::detail
