@@ -20,91 +20,8 @@
 
 namespace {
 
-using qbench::Dist;
 using qbench::Prepared;
 using qbench::Workload;
-
-// The workload table: one entry per anchor workload and variant.
-std::vector<Workload> anchor_workloads(int64_t big_rows, bool quick) {
-  std::vector<Workload> out;
-  auto fbgemm = [&](int bits, int64_t dim) {
-    Workload w;
-    w.group = "fbgemm";
-    w.bits = bits;
-    w.rows = big_rows;
-    w.dim = dim;
-    w.batch = 10;
-    w.avg_len = 100;
-    return w;
-  };
-  const std::vector<int64_t> dims =
-      quick ? std::vector<int64_t>{64, 128} : std::vector<int64_t>{32, 64, 128, 256, 512};
-  for (int bits : {8, 4}) {
-    for (int64_t d : dims) out.push_back(fbgemm(bits, d));
-  }
-  // Variants on the D=128 8-bit shape: warm, Zipf, int32, mean, max, weighted sum.
-  Workload v = fbgemm(8, 128);
-  v.cold = false;
-  out.push_back(v);
-  v = fbgemm(8, 128);
-  v.dist = Dist::Zipf;
-  out.push_back(v);
-  v = fbgemm(8, 128);
-  v.index_type = qembed::IndexType::Int32;
-  out.push_back(v);
-  if (!quick) {
-    for (auto mode : {qembed::Mode::Mean, qembed::Mode::Max}) {
-      v = fbgemm(8, 128);
-      v.mode = mode;
-      out.push_back(v);
-    }
-    v = fbgemm(8, 128);
-    v.weighted = true;
-    out.push_back(v);
-    v = fbgemm(4, 128);
-    v.dist = Dist::Zipf;
-    out.push_back(v);
-  }
-  // TBE inference: B=512 x L=20, D=128, 100k rows, one thread.
-  for (int bits : {8, 4}) {
-    Workload w;
-    w.group = "tbe";
-    w.bits = bits;
-    w.rows = 100000;
-    w.dim = 128;
-    w.batch = 512;
-    w.avg_len = 20;
-    w.fixed_len = true;
-    out.push_back(w);
-  }
-  // Multi-thread: 4M rows, D=128, B=4096 x L=20, every core.
-  for (int bits : quick ? std::vector<int>{8} : std::vector<int>{8, 4}) {
-    Workload w;
-    w.group = "mt";
-    w.bits = bits;
-    w.rows = big_rows;
-    w.dim = 128;
-    w.batch = 4096;
-    w.avg_len = 20;
-    w.fixed_len = true;
-    w.threads = 0;
-    out.push_back(w);
-  }
-  return out;
-}
-
-// The reference-module path's workload: 100k x 128, 10 bags of ~100 (the anchor's).
-Workload reference_workload() {
-  Workload w;
-  w.group = "refpath";
-  w.bits = 8;
-  w.rows = 100000;
-  w.dim = 128;
-  w.batch = 10;
-  w.avg_len = 100;
-  w.cold = false;
-  return w;
-}
 
 // The prepared data of the workload being run (qembed and its baselines share it).
 Prepared& prepared(const Workload& w) {
@@ -203,7 +120,7 @@ int main(int argc, char** argv) {
   const bool quick = !flag_value(argc, argv, "--quick").empty();
   const int64_t big_rows = rows_flag.empty() ? 4000000 : std::stoll(rows_flag);
 
-  std::vector<Workload> workloads = anchor_workloads(big_rows, quick);
+  std::vector<Workload> workloads = qbench::anchor_workloads(big_rows, quick);
   for (const Workload& w : workloads) {
     for (const char* impl : {"qembed", "roofline"}) {
       benchmark::RegisterBenchmark((w.name() + "/impl:" + impl).c_str(),
@@ -212,7 +129,7 @@ int main(int argc, char** argv) {
           ->Unit(benchmark::kMicrosecond);
     }
   }
-  const Workload ref = reference_workload();
+  const Workload ref = qbench::reference_workload();
   for (const char* impl : {"qembed", "reference"}) {
     benchmark::RegisterBenchmark((ref.name() + "/impl:" + impl).c_str(),
                                  [ref, impl](benchmark::State& s) { run(s, ref, impl); })

@@ -85,36 +85,14 @@ int main() {
               qbench::last_level_cache_bytes() >> 20);
   std::printf("  %-44s %10s %9s %7s %11s %10s\n", "workload", "us/call", "M rows/s", "GB/s",
               "roofline us", "time/roof");
+  // The quick anchor set on 1M-row tables, D=128 uniform int64 only (six workloads).
   std::vector<qbench::Workload> ws;
-  for (int bits : {8, 4}) {
-    qbench::Workload w;
-    w.group = "fbgemm";
-    w.bits = bits;
-    w.rows = 1000000;
-    w.dim = 128;
-    w.batch = 10;
-    w.avg_len = 100;
-    ws.push_back(w);
+  for (const qbench::Workload& w : qbench::anchor_workloads(1000000, true)) {
+    if (w.dim == 128 && w.dist == qbench::Dist::Uniform &&
+        w.index_type == qembed::IndexType::Int64) {
+      ws.push_back(w);
+    }
   }
-  ws.push_back(ws[0]);
-  ws.back().cold = false;
-  for (int bits : {8, 4}) {
-    qbench::Workload w;
-    w.group = "tbe";
-    w.bits = bits;
-    w.rows = 100000;
-    w.dim = 128;
-    w.batch = 512;
-    w.avg_len = 20;
-    w.fixed_len = true;
-    ws.push_back(w);
-  }
-  ws.push_back(ws[0]);
-  ws.back().group = "mt";
-  ws.back().batch = 4096;
-  ws.back().avg_len = 20;
-  ws.back().fixed_len = true;
-  ws.back().threads = 0;
   int checked = 0, differing = 0;
   for (const qbench::Workload& w : ws) {
     qbench::Prepared p(w);
@@ -137,13 +115,7 @@ int main() {
                 p.rows_per_call() / q / 1e6, p.lines_per_call() * 64 / q / 1e9, r * 1e6, q / r);
   }
   {
-    qbench::Workload w;
-    w.group = "refpath";
-    w.rows = 100000;
-    w.dim = 128;
-    w.batch = 10;
-    w.avg_len = 100;
-    w.cold = false;
+    const qbench::Workload w = qbench::reference_workload();
     qbench::Prepared p(w);
     const double q = qbench::seconds_per_call([&](size_t i) { p.run_qembed(i); }, 1, 0.3, 20);
     const double r = qbench::seconds_per_call([&](size_t i) { p.run_reference(i); }, 1, 0.3, 3);

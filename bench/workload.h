@@ -34,6 +34,13 @@ struct Workload {
   std::string name() const;  // a stable, readable benchmark name
 };
 
+// The anchor workloads (../shared/spec/performance-anchors.md), one entry per workload
+// and variant: FBGEMM's bench shape on `big_rows` rows (D sweep; warm, Zipf, int32, mean,
+// max, weighted), TBE inference, multi-thread. `quick` keeps a small subset.
+std::vector<Workload> anchor_workloads(int64_t big_rows, bool quick);
+// The reference-module path's workload: 100k x 128, 10 bags of ~100 (the anchor's).
+Workload reference_workload();
+
 // The last-level cache size of this machine, in bytes.
 size_t last_level_cache_bytes();
 
