@@ -1,12 +1,29 @@
 #include "bag_reduce_stage.h"
 
+#include <vector>
+
 namespace qembed::stages {
 
 using namespace Halide;
 
-BagReduce bag_reduce(const BagInputs& in, BagMode mode) {
-  Var c("c"), b("b");
+BagReduce bag_reduce(const BagInputs& in, BagMode mode, bool column_pairs) {
+  Var c("c"), b("b"), k("k"), p("p");
   BagReduce br{RDom(0, in.num_indices, "r"), Func("bag_acc"), Func("bag_count"), Func("bag")};
+  br.column_pairs = column_pairs;
+  // The accumulator's column coordinates: (c), or (k, p) for column c = 2k + p.
+  const std::vector<Var> cols = column_pairs ? std::vector<Var>{k, p} : std::vector<Var>{c};
+  const Expr col = column_pairs ? 2 * k + p : Expr(c);
+  auto at = [&](const Expr& bag) {
+    std::vector<Expr> args(cols.begin(), cols.end());
+    args.push_back(bag);
+    return args;
+  };
+  auto at_var = [&](const Var& bag) {
+    std::vector<Var> args = cols;
+    args.push_back(bag);
+    return args;
+  };
+  Func finished("bag_finished");
 
   // Offsets were validated (begin 0, non-decreasing, within the indices); the clamps
   // only bound the accesses for bounds inference.
@@ -25,21 +42,27 @@ BagReduce bag_reduce(const BagInputs& in, BagMode mode) {
   br.count(b) = 0;
   br.count(b) += select(is_padding, 0, 1);
 
-  Expr v = in.rows(c, j);
+  Expr v = in.rows(col, j);
+  Func& acc = br.acc;
   if (mode == BagMode::SumOrMean) {
     Expr w = in.weights(clamp(j, 0, in.num_weights - 1));
     Expr term = select(in.has_weights, strict_float(v * w), v);
-    br.acc(c, b) = 0.0f;
+    acc(at_var(b)) = 0.0f;
     // acc = fl(acc + term) in index order. Skipping (not adding +0) keeps acc exact.
-    br.acc(c, b) = select(is_padding, br.acc(c, b), strict_float(br.acc(c, b) + term));
-    Expr divided = strict_float(br.acc(c, b) / cast<float>(max(br.count(b), 1)));
-    br.out(c, b) = select(in.mean, divided, br.acc(c, b));
+    acc(at(b)) = select(is_padding, acc(at(b)), strict_float(acc(at(b)) + term));
+    Expr divided = strict_float(acc(at(b)) / cast<float>(max(br.count(b), 1)));
+    finished(at_var(b)) = select(in.mean, divided, acc(at(b)));
   } else {
     // Start below every value; replace only when new > cur (as PyTorch, which starts
     // from the first non-padding row: the same result for every non-NaN row).
-    br.acc(c, b) = cast<float>(-std::numeric_limits<float>::infinity());
-    br.acc(c, b) = select(!is_padding && strict_float(v > br.acc(c, b)), v, br.acc(c, b));
-    br.out(c, b) = select(br.count(b) == 0, 0.0f, br.acc(c, b));
+    acc(at_var(b)) = cast<float>(-std::numeric_limits<float>::infinity());
+    acc(at(b)) = select(!is_padding && strict_float(v > acc(at(b))), v, acc(at(b)));
+    finished(at_var(b)) = select(br.count(b) == 0, 0.0f, acc(at(b)));
+  }
+  if (column_pairs) {
+    br.out(c, b) = finished(c / 2, c % 2, b);
+  } else {
+    br.out(c, b) = finished(c, b);
   }
   return br;
 }

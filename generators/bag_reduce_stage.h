@@ -24,11 +24,16 @@ struct BagInputs {
 
 struct BagReduce {
   Halide::RDom r;      // r over one bag's entries (its where() bounds it by the bag)
-  Halide::Func acc;    // acc(c, b): the running sum or max
+  Halide::Func acc;    // acc(c, b), or acc(k, p, b) for c = 2k + p: the running sum or max
   Halide::Func count;  // count(b): non-padding entries
   Halide::Func out;    // out(c, b): the finished bag
+  bool column_pairs = false;
 };
 
-BagReduce bag_reduce(const BagInputs& in, BagMode mode);
+// column_pairs: accumulate column c = 2k + p as acc(k, p, b), even and odd columns apart
+// (for 4-bit codes, whose two nibbles of a byte are two columns: a vector of bytes feeds
+// an even and an odd accumulator directly, and the columns are interleaved once per bag
+// instead of on every row).
+BagReduce bag_reduce(const BagInputs& in, BagMode mode, bool column_pairs = false);
 
 }  // namespace qembed::stages

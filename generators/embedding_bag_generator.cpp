@@ -66,10 +66,11 @@ class EmbeddingBagGenerator : public Generator<EmbeddingBagGenerator> {
     in.padding_idx = padding_idx;
     in.has_weights = has_weights;
     in.mean = mean;
-    stages::BagReduce bag = stages::bag_reduce(in, mode);
+    const bool pairs = format_param(format).codes == fmt::Codes::U4;
+    stages::BagReduce bag = stages::bag_reduce(in, mode, pairs);
     out(c, j) = bag.out(c, j);
 
-    out.dim(0).set_extent(dim);
+    out.dim(0).set_min(0).set_extent(dim);  // min 0: column pairs start even
     out.dim(1).set_extent(offsets.dim(0).extent());
 
     schedules::ScheduleParams p;

@@ -1,5 +1,7 @@
 #include "schedules.h"
 
+#include <vector>
+
 namespace qembed::schedules {
 
 using namespace Halide;
@@ -50,15 +52,41 @@ void schedule_bag(stages::BagReduce bag, Func out, stages::Renorm renorm, const 
   Var c = out.args()[0], b = out.args()[1];
   Var co("co"), ci("ci");
   const int vec = target.natural_vector_size<float>();
-  Stage renormed = out.specialize(has_max_norm);
-  tile_columns(renormed, c, co, ci, dim, vec, vec * p.vectors_per_tile);
-  tile_columns(out, c, co, ci, dim, vec, vec * p.vectors_per_tile);
+  const int tile = vec * p.vectors_per_tile;
+  for (Stage s : {Stage(out.specialize(has_max_norm)), Stage(out)}) {
+    if (bag.column_pairs) {
+      // Even widths: tiles of whole column pairs, so a tile of `t` columns covers exactly
+      // t / 2 values of k (pairs are split off first; ShiftInwards acts on pairs).
+      std::vector<int> tiles{tile};
+      if (tile > 2 * vec) tiles.push_back(2 * vec);
+      if (tile > vec && vec >= 4) tiles.push_back(vec);
+      for (int t : tiles) {
+        Var c2("c2"), cp("cp"), c2i("c2i");
+        s.specialize(dim >= t && dim % 2 == 0)
+            .split(c, c2, cp, 2, TailStrategy::RoundUp)
+            .split(c2, co, c2i, t / 2, TailStrategy::ShiftInwards)
+            .reorder(cp, c2i, co)
+            .fuse(cp, c2i, ci)
+            .vectorize(ci);
+      }
+      s.split(c, co, ci, 1);
+    } else {
+      tile_columns(s, c, co, ci, dim, vec, tile);
+    }
+  }
 
   // One tile of accumulators lives in registers while the bag's rows stream past.
   bag.count.compute_at(out, b);
-  Var ac = acc.args()[0], ab = acc.args()[1];
-  acc.compute_at(out, co).store_in(MemoryType::Register).vectorize(ac);
-  acc.update().reorder(ac, bag.r, ab).vectorize(ac);
+  acc.compute_at(out, co).store_in(MemoryType::Register);
+  Var ac = acc.args()[0], ab = acc.args().back();
+  if (!bag.column_pairs) {
+    acc.vectorize(ac);
+    acc.update().reorder(ac, bag.r, ab).vectorize(ac);
+  } else {
+    Var ap = acc.args()[1];
+    acc.vectorize(ac).unroll(ap);
+    acc.update().reorder(ac, ap, bag.r, ab).vectorize(ac).unroll(ap);
+  }
   // max_norm: the factor of every looked-up row in one pass before the bags (bounds
   // inference cannot narrow a data-dependent bag to its own rows).
   Var j = renorm.factor.args()[0];

@@ -143,6 +143,12 @@ std::shared_ptr<const Module> Module::from_float(Kind kind, const float* weight,
       m->col_scale_ = q.scale;
       m->col_zero_point_ = q.zero_point;
     }
+    if (f.codes == fmt::Codes::U4) {
+      // The 4-bit bag kernels accumulate column pairs; for an odd D the last pair's
+      // second column (never stored) reads one qparam past the row.
+      m->col_scale_.push_back(m->col_scale_.back());
+      m->col_zero_point_.push_back(m->col_zero_point_.back());
+    }
   }
   const KernelSet& k = active_kernels();
   const bool float_zp = q.qscheme == QScheme::PerChannelAffineFloatQParams;

@@ -66,9 +66,10 @@ class Module {
   QParams qparams_;           // normalized: defaults filled in
   int64_t padding_row_ = -1;  // padding_idx wrapped into [0, rows), or -1
   fmt::FormatId format_ = fmt::FormatId::f32;
-  int64_t row_elems_ = 0;                          // table-buffer elements per stored row
-  AlignedBytes table_;                             // rows x row_elems_ elements
-  std::vector<float> col_scale_, col_zero_point_;  // D-long, for per-column layouts
+  int64_t row_elems_ = 0;  // table-buffer elements per stored row
+  AlignedBytes table_;     // rows x row_elems_ elements
+  // Per-column layouts' qparams: D long (D + 1 for 4-bit codes, see from_float).
+  std::vector<float> col_scale_, col_zero_point_;
 };
 
 }  // namespace qembed::detail
