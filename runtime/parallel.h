@@ -14,15 +14,20 @@
 
 namespace qembed::detail {
 
-// Threads the pool runs: the count set, else HL_NUM_THREADS, else one per core.
+// Threads the pool runs: the count set, else HL_NUM_THREADS, else one per core. The
+// default is read once: hardware_concurrency() reads /sys and cost ~5 us per forward.
 inline int pool_threads() {
-  if (num_threads() > 0) return num_threads();
-  if (const char* env = std::getenv("HL_NUM_THREADS")) {
-    const int n = std::atoi(env);
-    if (n > 0) return n;
-  }
-  const unsigned hw = std::thread::hardware_concurrency();
-  return hw > 0 ? static_cast<int>(hw) : 1;
+  const int set = num_threads();
+  if (set > 0) return set;
+  static const int default_threads = [] {
+    if (const char* env = std::getenv("HL_NUM_THREADS")) {
+      const int n = std::atoi(env);
+      if (n > 0) return n;
+    }
+    const unsigned hw = std::thread::hardware_concurrency();
+    return hw > 0 ? static_cast<int>(hw) : 1;
+  }();
+  return default_threads;
 }
 
 // Runs f(task) for every task in [0, tasks) on the pool (inline for a single task). The

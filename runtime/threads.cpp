@@ -1,4 +1,5 @@
 // The kernels' thread pool (Halide's): how many threads a forward call may use.
+#include <atomic>
 #include <mutex>
 #include <string>
 
@@ -9,7 +10,7 @@ namespace qembed {
 
 namespace {
 std::mutex g_threads_mutex;
-int g_num_threads = 0;  // 0: Halide's default (one per core, or HL_NUM_THREADS)
+std::atomic<int> g_num_threads{0};  // 0: Halide's default (one per core, or HL_NUM_THREADS)
 }  // namespace
 
 void set_num_threads(int num_threads) {
@@ -24,9 +25,6 @@ void set_num_threads(int num_threads) {
   g_num_threads = num_threads;
 }
 
-int num_threads() {
-  std::lock_guard<std::mutex> lock(g_threads_mutex);
-  return g_num_threads;
-}
+int num_threads() { return g_num_threads.load(std::memory_order_relaxed); }  // read per forward
 
 }  // namespace qembed
