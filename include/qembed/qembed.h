@@ -18,6 +18,7 @@
 extern "C" {
 #endif
 
+/* clang-format off: the declarations below keep the layout of the specified C ABI. */
 #define QEMBED_NO_PADDING_IDX INT64_MIN
 typedef struct qembed_module qembed_module;
 typedef enum { QEMBED_OK = 0, QEMBED_ERR_INVALID_ARGUMENT = 1, QEMBED_ERR_OUT_OF_RANGE = 2,
@@ -63,6 +64,8 @@ QEMBED_API const char* qembed_kernel_target(void); /* Halide target of the kerne
 /* Threads a forward call may use: 0 = one per core (the default), at most 256. Not to be
  * called while a forward runs on another thread. */
 QEMBED_API qembed_status qembed_set_num_threads(int num_threads);
+
+/* clang-format on */
 
 #ifdef __cplusplus
 }
