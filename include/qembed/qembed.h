@@ -18,7 +18,8 @@
 extern "C" {
 #endif
 
-/* clang-format off: the declarations below keep the layout of the specified C ABI. */
+/* The declarations below keep the layout of the specified C ABI. */
+/* clang-format off */
 #define QEMBED_NO_PADDING_IDX INT64_MIN
 typedef struct qembed_module qembed_module;
 typedef enum { QEMBED_OK = 0, QEMBED_ERR_INVALID_ARGUMENT = 1, QEMBED_ERR_OUT_OF_RANGE = 2,
