@@ -14,9 +14,11 @@ namespace {
 // tile loop `co` so producers can be computed at it.
 void tile_columns(Stage s, const Var& c, const Var& co, const Var& ci, const Expr& dim, int vec,
                   int tile) {
-  s.specialize(dim >= tile).split(c, co, ci, tile, TailStrategy::ShiftInwards).vectorize(ci);
-  if (tile > vec) {
-    s.specialize(dim >= vec).split(c, co, ci, vec, TailStrategy::ShiftInwards).vectorize(ci);
+  std::vector<int> tiles{tile};
+  if (tile > 2 * vec) tiles.push_back(2 * vec);
+  if (tile > vec) tiles.push_back(vec);
+  for (int t : tiles) {
+    s.specialize(dim >= t).split(c, co, ci, t, TailStrategy::ShiftInwards).vectorize(ci);
   }
   s.split(c, co, ci, 1);
 }
