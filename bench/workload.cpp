@@ -306,7 +306,7 @@ void Prepared::run_roofline(size_t call) {
   const int64_t rb = row_bytes_, n = static_cast<int64_t>(s.idx64.size()), words = rb / 8;
   const int64_t* idx = s.idx64.data();
   const std::vector<int64_t> cuts = qembed::detail::cut_bag_chunks(
-      s.off64.data(), w_.batch, n, std::max<int64_t>(1, qembed::detail::kPrefetchChunkBytes / rb));
+      s.off64.data(), w_.batch, n, qembed::detail::prefetch_chunk_rows(rb));
   auto entry = [&](int64_t bag) { return bag < w_.batch ? s.off64[bag] : n; };
   const int threads = w_.threads > 0 ? w_.threads : omp_get_num_procs();
   const qembed::detail::ChunkGroups groups(static_cast<int64_t>(cuts.size()) - 1, threads);
@@ -314,26 +314,27 @@ void Prepared::run_roofline(size_t call) {
 #pragma omp parallel for reduction(^ : total) schedule(dynamic) num_threads(threads) if (threads > 1)
   for (int task = 0; task < groups.tasks; ++task) {
     const auto [c0, c1] = groups.range(task);
-    prefetch_rows(base, rb, idx, entry(cuts[c0]), entry(cuts[c0 + 1]));
-    for (int64_t c = c0; c < c1; ++c) {
-      if (c + 1 < c1) prefetch_rows(base, rb, idx, entry(cuts[c + 1]), entry(cuts[c + 2]));
-      for (int64_t b = cuts[c]; b < cuts[c + 1]; ++b) {
-        uint64_t acc = 0;
-        for (int64_t j = entry(b); j < entry(b + 1); ++j) {
-          const uint8_t* row = base + idx[j] * rb;
-          for (int64_t k = 0; k < words; ++k) {
-            uint64_t v;
-            std::memcpy(&v, row + 8 * k, 8);
-            acc ^= v;
+    qembed::detail::run_prefetched(
+        c0, c1,
+        [&](int64_t c) { prefetch_rows(base, rb, idx, entry(cuts[c]), entry(cuts[c + 1])); },
+        [&](int64_t c) {
+          for (int64_t b = cuts[c]; b < cuts[c + 1]; ++b) {
+            uint64_t acc = 0;
+            for (int64_t j = entry(b); j < entry(b + 1); ++j) {
+              const uint8_t* row = base + idx[j] * rb;
+              for (int64_t k = 0; k < words; ++k) {
+                uint64_t v;
+                std::memcpy(&v, row + 8 * k, 8);
+                acc ^= v;
+              }
+              for (int64_t k = words * 8; k < rb; ++k) acc ^= row[k];
+            }
+            float* o = d_->out.data() + b * w_.dim;
+            const float f = static_cast<float>(acc & 0xff);
+            for (int64_t col = 0; col < w_.dim; ++col) o[col] = f;
+            total ^= acc;
           }
-          for (int64_t k = words * 8; k < rb; ++k) acc ^= row[k];
-        }
-        float* o = d_->out.data() + b * w_.dim;
-        const float f = static_cast<float>(acc & 0xff);
-        for (int64_t col = 0; col < w_.dim; ++col) o[col] = f;
-        total ^= acc;
-      }
-    }
+        });
   }
   d_->sink = d_->sink + total;
 }

@@ -76,7 +76,6 @@ foreach(_target IN LISTS QEMBED_TARGETS)
   string(APPEND _targets_inc "QEMBED_TARGET(${_tid}, \"${_target}\")\n")
 endforeach()
 
-set(_pipelines "")
 foreach(_itype IN LISTS QEMBED_INDEX_TYPES)
   foreach(_format IN LISTS QEMBED_FORMATS)
     foreach(_op IN LISTS QEMBED_OPS)

@@ -13,13 +13,8 @@ BagReduce bag_reduce(const BagInputs& in, BagMode mode, bool column_pairs) {
   // The accumulator's column coordinates: (c), or (k, p) for column c = 2k + p.
   const std::vector<Var> cols = column_pairs ? std::vector<Var>{k, p} : std::vector<Var>{c};
   const Expr col = column_pairs ? 2 * k + p : Expr(c);
-  auto at = [&](const Expr& bag) {
+  auto at = [&](const Expr& bag) {  // (cols..., bag)
     std::vector<Expr> args(cols.begin(), cols.end());
-    args.push_back(bag);
-    return args;
-  };
-  auto at_var = [&](const Var& bag) {
-    std::vector<Var> args = cols;
     args.push_back(bag);
     return args;
   };
@@ -47,17 +42,17 @@ BagReduce bag_reduce(const BagInputs& in, BagMode mode, bool column_pairs) {
   if (mode == BagMode::SumOrMean) {
     Expr w = in.weights(clamp(j, 0, in.num_weights - 1));
     Expr term = select(in.has_weights, strict_float(v * w), v);
-    acc(at_var(b)) = 0.0f;
+    acc(at(b)) = 0.0f;
     // acc = fl(acc + term) in index order. Skipping (not adding +0) keeps acc exact.
     acc(at(b)) = select(is_padding, acc(at(b)), strict_float(acc(at(b)) + term));
     Expr divided = strict_float(acc(at(b)) / cast<float>(max(br.count(b), 1)));
-    finished(at_var(b)) = select(in.mean, divided, acc(at(b)));
+    finished(at(b)) = select(in.mean, divided, acc(at(b)));
   } else {
     // Start below every value; replace only when new > cur (as PyTorch, which starts
     // from the first non-padding row: the same result for every non-NaN row).
-    acc(at_var(b)) = cast<float>(-std::numeric_limits<float>::infinity());
+    acc(at(b)) = cast<float>(-std::numeric_limits<float>::infinity());
     acc(at(b)) = select(!is_padding && strict_float(v > acc(at(b))), v, acc(at(b)));
-    finished(at_var(b)) = select(br.count(b) == 0, 0.0f, acc(at(b)));
+    finished(at(b)) = select(br.count(b) == 0, 0.0f, acc(at(b)));
   }
   if (column_pairs) {
     br.out(c, b) = finished(c / 2, c % 2, b);

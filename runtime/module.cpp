@@ -218,26 +218,26 @@ void Module::run_lookup_chunks(const I* idx, IndexType type, int64_t n, float* o
   const int32_t d = static_cast<int32_t>(dim());
   const EmbeddingKernel kernel = active_kernels().embedding[static_cast<int>(format_)][slot(type)];
   const uint8_t* table = table_.data.get();
-  const int64_t row_bytes = row_elems_ * fmt::element_bytes(fmt::format(format_).codes);
-  const int64_t chunk = std::max<int64_t>(1, kPrefetchChunkBytes / row_bytes);
-  const int64_t chunks = (n + chunk - 1) / chunk;
-  const ChunkGroups groups(chunks, pool_threads());
+  const int64_t row_bytes = stored_row_bytes();
+  const int64_t chunk = prefetch_chunk_rows(row_bytes);
+  auto rows_of = [&](int64_t c) { return std::min(n, c * chunk); };  // chunk c's first entry
+  const ChunkGroups groups((n + chunk - 1) / chunk, pool_threads());
   parallel_for(groups.tasks, [&](int task) {
     TableViews t(*this);
     const auto [c0, c1] = groups.range(task);
-    auto rows_of = [&](int64_t c) { return std::min(n, c * chunk); };
-    prefetch_rows(table, row_bytes, idx, rows_of(c0), rows_of(c0 + 1));
-    for (int64_t c = c0; c < c1; ++c) {
-      const int64_t i0 = rows_of(c), i1 = rows_of(c + 1);
-      if (c + 1 < c1) prefetch_rows(table, row_bytes, idx, i1, rows_of(c + 2));  // next chunk
-      const int32_t m = static_cast<int32_t>(i1 - i0);
-      BufferView<1> chunk_idx(idx + i0, index_halide_type(type), {m});
-      BufferView<2> o(out + i0 * dim(), f32_type(), {d, m});
-      check_kernel(kernel(d, t.table.get(), t.col_scale.get(), t.col_zero_point.get(),
-                          chunk_idx.get(), options_.max_norm.has_value(),
-                          options_.max_norm.value_or(0.0), options_.norm_type, o.get()),
-                   "embedding");
-    }
+    run_prefetched(
+        c0, c1,
+        [&](int64_t c) { prefetch_rows(table, row_bytes, idx, rows_of(c), rows_of(c + 1)); },
+        [&](int64_t c) {
+          const int64_t i0 = rows_of(c);
+          const int32_t m = static_cast<int32_t>(rows_of(c + 1) - i0);
+          BufferView<1> chunk_idx(idx + i0, index_halide_type(type), {m});
+          BufferView<2> o(out + i0 * dim(), f32_type(), {d, m});
+          check_kernel(kernel(d, t.table.get(), t.col_scale.get(), t.col_zero_point.get(),
+                              chunk_idx.get(), options_.max_norm.has_value(),
+                              options_.max_norm.value_or(0.0), options_.norm_type, o.get()),
+                       "embedding");
+        });
   });
 }
 
@@ -294,29 +294,25 @@ void Module::run_bag_chunks(const Indices& indices, const I* idx, const I* begin
   const int fi = static_cast<int>(format_), si = slot(indices.type);
   const BagKernel kernel = options_.mode == Mode::Max ? k.bag_max[fi][si] : k.bag_sum[fi][si];
   const uint8_t* table = table_.data.get();
-  const int64_t row_bytes = row_elems_ * fmt::element_bytes(fmt::format(format_).codes);
-  const int64_t chunk_rows = std::max<int64_t>(1, kPrefetchChunkBytes / row_bytes);
+  const int64_t row_bytes = stored_row_bytes();
 
   // Chunk c is bags [cuts[c], cuts[c + 1]), entries [entry(cuts[c]), entry(cuts[c + 1])).
   auto entry = [&](int64_t bag) { return bag < num_bags ? static_cast<int64_t>(begins[bag]) : n; };
-  const std::vector<int64_t> cuts = cut_bag_chunks(begins, num_bags, n, chunk_rows);
-  const int64_t chunks = static_cast<int64_t>(cuts.size()) - 1;
-  auto prefetch_chunk = [&](int64_t c) {
-    prefetch_rows(table, row_bytes, idx, entry(cuts[c]), entry(cuts[c + 1]));
-  };
-
-  const ChunkGroups groups(chunks, pool_threads());
+  const std::vector<int64_t> cuts =
+      cut_bag_chunks(begins, num_bags, n, prefetch_chunk_rows(row_bytes));
+  const ChunkGroups groups(static_cast<int64_t>(cuts.size()) - 1, pool_threads());
   parallel_for(groups.tasks, [&](int task) {
     TableViews t(*this);
     std::vector<I> rebased;  // a chunk's bag begins, relative to its first entry
     const auto [c0, c1] = groups.range(task);
-    prefetch_chunk(c0);
-    for (int64_t c = c0; c < c1; ++c) {
-      if (c + 1 < c1) prefetch_chunk(c + 1);  // the next chunk's rows, ahead of its kernel
+    auto prefetch = [&](int64_t c) {
+      prefetch_rows(table, row_bytes, idx, entry(cuts[c]), entry(cuts[c + 1]));
+    };
+    run_prefetched(c0, c1, prefetch, [&](int64_t c) {
       const int64_t b0 = cuts[c], b1 = cuts[c + 1], e0 = entry(b0), e1 = entry(b1);
       if (e1 == e0) {  // only empty bags: zeros in every mode
         std::fill(out + b0 * dim(), out + b1 * dim(), 0.0f);
-        continue;
+        return;
       }
       // The chunk as a call of its own: entries [e0, e1), bag begins rebased to e0 (the
       // kernel ends the last bag at the end of `indices`), its weights, its output.
@@ -334,7 +330,7 @@ void Module::run_bag_chunks(const Indices& indices, const I* idx, const I* begin
                           options_.mode == Mode::Mean, options_.max_norm.has_value(),
                           options_.max_norm.value_or(0.0), options_.norm_type, o.get()),
                    "embedding_bag");
-    }
+    });
   });
 }
 
@@ -366,7 +362,7 @@ void Module::get_weight(float* out, int64_t out_len) const {
 
 int32_t Module::code_of(int64_t row, int64_t col) const {
   const fmt::Format& f = fmt::format(format_);
-  const uint8_t* r = table_.data.get() + row * row_elems_ * fmt::element_bytes(f.codes);
+  const uint8_t* r = table_.data.get() + row * stored_row_bytes();
   switch (f.codes) {
     case fmt::Codes::U8:
       return r[col];

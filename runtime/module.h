@@ -60,6 +60,9 @@ class Module {
   void run_bag_chunks(const Indices& indices, const I* idx, const I* begins, int64_t num_bags,
                       const float* per_sample_weights, float* out) const;
   int32_t code_of(int64_t row, int64_t col) const;  // the stored integer code
+  int64_t stored_row_bytes() const {  // bytes of one stored row, fused qparams included
+    return row_elems_ * fmt::element_bytes(fmt::format(format_).codes);
+  }
 
   Kind kind_ = Kind::Embedding;
   EmbeddingBagOptions options_;

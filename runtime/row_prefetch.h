@@ -19,6 +19,11 @@ namespace qembed::detail {
 // multi-thread case; prefetching into L1 beat L2 by up to 1.4x.
 inline constexpr int64_t kPrefetchChunkBytes = 32 * 1024;
 
+// Entries per chunk for rows of row_bytes bytes.
+inline int64_t prefetch_chunk_rows(int64_t row_bytes) {
+  return std::max<int64_t>(1, kPrefetchChunkBytes / row_bytes);
+}
+
 // One line into L1. An asm statement, not __builtin_prefetch: GCC deletes a loop that
 // does nothing but __builtin_prefetch as a loop without side effects (seen at -O1 and,
 // depending on inlining, at -O3), which silently removed this whole stage once.
@@ -40,6 +45,17 @@ inline void prefetch_rows(const uint8_t* table, int64_t row_bytes, const I* idx,
     const uint8_t* row = table + static_cast<int64_t>(idx[j]) * row_bytes;
     for (int64_t l = 0; l < row_bytes; l += 64) prefetch_line(row + l);
     prefetch_line(row + row_bytes - 1);
+  }
+}
+
+// Runs chunks [c0, c1) one after another, each after the rows of the next one were
+// requested: prefetch(c0), then for every c: prefetch(c + 1) (if any), run(c).
+template <typename Prefetch, typename Run>
+inline void run_prefetched(int64_t c0, int64_t c1, Prefetch&& prefetch, Run&& run) {
+  if (c0 < c1) prefetch(c0);
+  for (int64_t c = c0; c < c1; ++c) {
+    if (c + 1 < c1) prefetch(c + 1);
+    run(c);
   }
 }
 
