@@ -297,44 +297,43 @@ void Prepared::run_qembed(size_t call) {
 }
 
 void Prepared::run_roofline(size_t call) {
-  // qembed's forward without the arithmetic: the same chunks of bags, the same prefetch
-  // of the next chunk's lines, the same grouping of chunks over threads; each bag's rows
-  // are read whole (XOR of every word) and its output row written once.
-  using qembed::detail::prefetch_rows;
+  // qembed's forward without the arithmetic: the same tasks of whole bags over the same
+  // threads, the same head prefetch and, in the loop, every line of the row
+  // kPrefetchDistance entries ahead; each bag's rows are read whole (XOR of every word)
+  // and its output row written once.
+  namespace d = qembed::detail;
   const Data::Set& s = d_->sets[call % d_->sets.size()];
   const uint8_t* base = d_->roof->p;
   const int64_t rb = row_bytes_, n = static_cast<int64_t>(s.idx64.size()), words = rb / 8;
   const int64_t* idx = s.idx64.data();
-  const std::vector<int64_t> cuts = qembed::detail::cut_bag_chunks(
-      s.off64.data(), w_.batch, n, qembed::detail::prefetch_chunk_rows(rb));
-  auto entry = [&](int64_t bag) { return bag < w_.batch ? s.off64[bag] : n; };
   const int threads = w_.threads > 0 ? w_.threads : omp_get_num_procs();
-  const qembed::detail::ChunkGroups groups(static_cast<int64_t>(cuts.size()) - 1, threads);
+  const std::vector<int64_t> cuts =
+      d::cut_bag_tasks(s.off64.data(), w_.batch, n, d::task_count(n, threads));
+  auto entry = [&](int64_t bag) { return bag < w_.batch ? s.off64[bag] : n; };
+  const int tasks = static_cast<int>(cuts.size()) - 1;
   uint64_t total = 0;
 #pragma omp parallel for reduction(^ : total) schedule(dynamic) num_threads(threads) if (threads > 1)
-  for (int task = 0; task < groups.tasks; ++task) {
-    const auto [c0, c1] = groups.range(task);
-    qembed::detail::run_prefetched(
-        c0, c1,
-        [&](int64_t c) { prefetch_rows(base, rb, idx, entry(cuts[c]), entry(cuts[c + 1])); },
-        [&](int64_t c) {
-          for (int64_t b = cuts[c]; b < cuts[c + 1]; ++b) {
-            uint64_t acc = 0;
-            for (int64_t j = entry(b); j < entry(b + 1); ++j) {
-              const uint8_t* row = base + idx[j] * rb;
-              for (int64_t k = 0; k < words; ++k) {
-                uint64_t v;
-                std::memcpy(&v, row + 8 * k, 8);
-                acc ^= v;
-              }
-              for (int64_t k = words * 8; k < rb; ++k) acc ^= row[k];
-            }
-            float* o = d_->out.data() + b * w_.dim;
-            const float f = static_cast<float>(acc & 0xff);
-            for (int64_t col = 0; col < w_.dim; ++col) o[col] = f;
-            total ^= acc;
-          }
-        });
+  for (int task = 0; task < tasks; ++task) {
+    const int64_t e0 = entry(cuts[task]), e1 = entry(cuts[task + 1]);
+    d::prefetch_head(base, rb, idx, e0, e1);
+    for (int64_t b = cuts[task]; b < cuts[task + 1]; ++b) {
+      uint64_t acc = 0;
+      for (int64_t j = entry(b); j < entry(b + 1); ++j) {
+        const int64_t ahead = std::min<int64_t>(j + d::kPrefetchDistance, e1 - 1);
+        d::prefetch_row(base + idx[ahead] * rb, rb);
+        const uint8_t* row = base + idx[j] * rb;
+        for (int64_t k = 0; k < words; ++k) {
+          uint64_t v;
+          std::memcpy(&v, row + 8 * k, 8);
+          acc ^= v;
+        }
+        for (int64_t k = words * 8; k < rb; ++k) acc ^= row[k];
+      }
+      float* o = d_->out.data() + b * w_.dim;
+      const float f = static_cast<float>(acc & 0xff);
+      for (int64_t col = 0; col < w_.dim; ++col) o[col] = f;
+      total ^= acc;
+    }
   }
   d_->sink = d_->sink + total;
 }

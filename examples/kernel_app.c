@@ -31,7 +31,8 @@ int main(void) {
   halide_buffer_t in = view(idx, i32, idims, 1);
   halide_buffer_t s = view(&unused, f32, qdims, 1), z = view(&unused, f32, qdims, 1);
 
-  const int rc = qembed_k_embedding_f32_int32(DIM, &t, &s, &z, &in, 0, 0.0, 2.0, &o);
+  const int rc = qembed_k_embedding_f32_int32(DIM, &t, &s, &z, &in, 0, 0.0, 2.0,
+                                              /*prefetch_distance=*/16, &o);
   int bad = rc != 0;
   for (int r = 0; r < N && !bad; ++r) {
     bad = memcmp(&out[r * DIM], &table[idx[r] * DIM], sizeof(float) * DIM) != 0;

@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "prefetch_stage.h"
+
 namespace qembed::stages {
 
 using namespace Halide;
@@ -38,10 +40,14 @@ BagReduce bag_reduce(const BagInputs& in, BagMode mode, bool column_pairs) {
   br.count(b) += select(is_padding, 0, 1);
 
   Expr v = in.rows(col, j);
+  // The prefetch rides on the value read once per entry and column tile.
+  auto with_prefetch = [&](const Expr& e) {
+    return in.prefetch ? after(in.prefetch(j, col), e) : e;
+  };
   Func& acc = br.acc;
   if (mode == BagMode::SumOrMean) {
     Expr w = in.weights(clamp(j, 0, in.num_weights - 1));
-    Expr term = select(in.has_weights, strict_float(v * w), v);
+    Expr term = with_prefetch(select(in.has_weights, strict_float(v * w), v));
     acc(at(b)) = 0.0f;
     // acc = fl(acc + term) in index order. Skipping (not adding +0) keeps acc exact.
     acc(at(b)) = select(is_padding, acc(at(b)), strict_float(acc(at(b)) + term));
@@ -51,7 +57,7 @@ BagReduce bag_reduce(const BagInputs& in, BagMode mode, bool column_pairs) {
     // Start below every value; replace only when new > cur (as PyTorch, which starts
     // from the first non-padding row: the same result for every non-NaN row).
     acc(at(b)) = cast<float>(-std::numeric_limits<float>::infinity());
-    acc(at(b)) = select(!is_padding && strict_float(v > acc(at(b))), v, acc(at(b)));
+    acc(at(b)) = select(!is_padding && with_prefetch(strict_float(v > acc(at(b)))), v, acc(at(b)));
     finished(at(b)) = select(br.count(b) == 0, 0.0f, acc(at(b)));
   }
   if (column_pairs) {

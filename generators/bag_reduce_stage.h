@@ -3,6 +3,8 @@
 // mean's count; an empty or all-padding bag yields zeros in every mode.
 #pragma once
 
+#include <functional>
+
 #include "Halide.h"
 
 namespace qembed::stages {
@@ -20,6 +22,9 @@ struct BagInputs {
   Halide::Expr padding_idx;  // int64; -1 when the module has none
   Halide::Expr has_weights;  // bool
   Halide::Expr mean;         // bool: divide the sum by max(count, 1)
+  // Optional: prefetch(j, c) is a side effect requesting what a later entry will read at
+  // column c (prefetch_stage.h); it runs in the loop over a bag's entries.
+  std::function<Halide::Expr(const Halide::Expr& j, const Halide::Expr& c)> prefetch;
 };
 
 struct BagReduce {

@@ -1,10 +1,12 @@
-// EmbeddingBag pipelines: dequantize -> gather -> (max_norm) -> bag reduction.
+// EmbeddingBag pipelines: dequantize -> gather -> (max_norm) -> bag reduction, with the
+// rows of upcoming entries prefetched from inside the bag loop.
 // `mode` picks the reduction (sum, which also serves mean, or max); everything cheaper
 // (weights, padding_idx, mean, max_norm) is a runtime parameter.
 #include "bag_reduce_stage.h"
 #include "dequantize_stage.h"
 #include "gather_stage.h"
 #include "lookup_common.h"
+#include "prefetch_stage.h"
 #include "renorm_stage.h"
 #include "schedules.h"
 
@@ -20,7 +22,7 @@ class EmbeddingBagGenerator : public Generator<EmbeddingBagGenerator> {
       "mode",
       stages::BagMode::SumOrMean,
       {{"sum", stages::BagMode::SumOrMean}, {"max", stages::BagMode::Max}}};
-  GeneratorParam<int> vectors_per_tile{"vectors_per_tile", 4};
+  GeneratorParam<int> vectors_per_tile{"vectors_per_tile", 0};  // 0: the target's default
 
   // The embedding dim: RDom bounds (max_norm's norm) need a parameter; the output's
   // extent is constrained to it.
@@ -38,7 +40,8 @@ class EmbeddingBagGenerator : public Generator<EmbeddingBagGenerator> {
   Input<bool> has_max_norm{"has_max_norm"};
   Input<double> max_norm{"max_norm"};
   Input<double> norm_type{"norm_type"};
-  Output<Buffer<float, 2>> out{"out"};  // (c, b)
+  Input<int32_t> prefetch_distance{"prefetch_distance"};  // entries ahead to prefetch rows of
+  Output<Buffer<float, 2>> out{"out"};                    // (c, b)
 
   void configure() {
     table.set_type(table_type(format_param(format)));
@@ -66,6 +69,9 @@ class EmbeddingBagGenerator : public Generator<EmbeddingBagGenerator> {
     in.padding_idx = padding_idx;
     in.has_weights = has_weights;
     in.mean = mean;
+    const schedules::ScheduleParams p = schedules::params_for(get_target(), vectors_per_tile);
+    in.prefetch = stages::rows_ahead(t, table, indices, in.num_indices, prefetch_distance,
+                                     schedules::tile_code_bytes(t.format, get_target(), p));
     const bool pairs = format_param(format).codes == fmt::Codes::U4;
     stages::BagReduce bag = stages::bag_reduce(in, mode, pairs);
     out(c, j) = bag.out(c, j);
@@ -73,8 +79,6 @@ class EmbeddingBagGenerator : public Generator<EmbeddingBagGenerator> {
     out.dim(0).set_min(0).set_extent(dim);  // min 0: column pairs start even
     out.dim(1).set_extent(offsets.dim(0).extent());
 
-    schedules::ScheduleParams p;
-    p.vectors_per_tile = vectors_per_tile;
     schedules::schedule_bag(bag, out, renorm, has_max_norm, dim, get_target(), p);
   }
 };

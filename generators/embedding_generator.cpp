@@ -1,7 +1,9 @@
-// Embedding pipeline: dequantize -> gather -> (max_norm) -> out(c, i).
+// Embedding pipeline: dequantize -> gather -> (max_norm) -> out(c, i), with the rows of
+// upcoming indices prefetched.
 #include "dequantize_stage.h"
 #include "gather_stage.h"
 #include "lookup_common.h"
+#include "prefetch_stage.h"
 #include "renorm_stage.h"
 #include "schedules.h"
 
@@ -13,7 +15,7 @@ class EmbeddingGenerator : public Generator<EmbeddingGenerator> {
  public:
   GeneratorParam<std::string> format{"format", "u8_row"};
   GeneratorParam<std::string> index_type{"index_type", "int64"};
-  GeneratorParam<int> vectors_per_tile{"vectors_per_tile", 4};
+  GeneratorParam<int> vectors_per_tile{"vectors_per_tile", 0};  // 0: the target's default
 
   // The embedding dim: RDom bounds (max_norm's norm) need a parameter; the output's
   // extent is constrained to it.
@@ -25,7 +27,8 @@ class EmbeddingGenerator : public Generator<EmbeddingGenerator> {
   Input<bool> has_max_norm{"has_max_norm"};
   Input<double> max_norm{"max_norm"};
   Input<double> norm_type{"norm_type"};
-  Output<Buffer<float, 2>> out{"out"};  // (c, i)
+  Input<int32_t> prefetch_distance{"prefetch_distance"};  // entries ahead to prefetch rows of
+  Output<Buffer<float, 2>> out{"out"};                    // (c, i)
 
   void configure() {
     table.set_type(table_type(format_param(format)));
@@ -38,12 +41,14 @@ class EmbeddingGenerator : public Generator<EmbeddingGenerator> {
                           col_zero_point};
     Func rows = stages::gather(stages::dequantize(t), indices, table.dim(1).extent());
     stages::Renorm renorm = stages::renorm(rows, dim, max_norm, norm_type);
-    out(c, i) = select(has_max_norm, renorm.rows(c, i), rows(c, i));
+    const schedules::ScheduleParams p = schedules::params_for(get_target(), vectors_per_tile);
+    stages::RowsAhead prefetch =
+        stages::rows_ahead(t, table, indices, indices.dim(0).extent(), prefetch_distance,
+                           schedules::tile_code_bytes(t.format, get_target(), p));
+    out(c, i) = stages::after(prefetch(i, c), select(has_max_norm, renorm.rows(c, i), rows(c, i)));
 
     out.dim(0).set_extent(dim);
 
-    schedules::ScheduleParams p;
-    p.vectors_per_tile = vectors_per_tile;
     schedules::schedule_embedding(out, renorm, has_max_norm, dim, get_target(), p);
   }
 };

@@ -75,6 +75,9 @@ inline constexpr int element_bytes(Codes c) {
   return c == Codes::F32 || c == Codes::I32 ? 4 : c == Codes::F16 ? 2 : 1;
 }
 
+// Bits of one code.
+inline constexpr int code_bits(Codes c) { return c == Codes::U4 ? 4 : 8 * element_bytes(c); }
+
 // Number of table-buffer elements that hold the codes of a D-wide row.
 inline constexpr int64_t code_elements(Codes c, int64_t d) {
   return c == Codes::U4 ? (d + 1) / 2 : d;

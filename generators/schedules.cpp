@@ -8,16 +8,21 @@ using namespace Halide;
 
 namespace {
 
-// The column loop of an output stage, split into tiles of `tile` columns. Rows at least
-// one tile wide use whole vector tiles (ShiftInwards keeps every access inside the row);
-// narrower rows fall back to one native vector, then to scalars. Every branch names the
-// tile loop `co` so producers can be computed at it.
+// Column tile widths, widest first: `tile`, then halved down to one native vector, so
+// a row narrower than the widest tile still takes as few passes as possible.
+std::vector<int> tile_widths(int vec, int tile) {
+  std::vector<int> widths;
+  for (int t = tile; t >= vec; t /= 2) widths.push_back(t);
+  return widths;
+}
+
+// The column loop of an output stage, split into tiles (tile_widths). Rows at least one
+// tile wide use whole vector tiles (ShiftInwards keeps every access inside the row);
+// rows narrower than a vector run scalar. Every branch names the tile loop `co` so
+// producers can be computed at it.
 void tile_columns(Stage s, const Var& c, const Var& co, const Var& ci, const Expr& dim, int vec,
                   int tile) {
-  std::vector<int> tiles{tile};
-  if (tile > 2 * vec) tiles.push_back(2 * vec);
-  if (tile > vec) tiles.push_back(vec);
-  for (int t : tiles) {
+  for (int t : tile_widths(vec, tile)) {
     s.specialize(dim >= t).split(c, co, ci, t, TailStrategy::ShiftInwards).vectorize(ci);
   }
   s.split(c, co, ci, 1);
@@ -36,6 +41,17 @@ void schedule_renorm(stages::Renorm renorm, const LoopLevel& at, const Var& j) {
 }
 
 }  // namespace
+
+ScheduleParams params_for(const Target& target, int vectors_per_tile) {
+  ScheduleParams p;
+  if (target.arch == Target::X86) p.vectors_per_tile = 8;
+  if (vectors_per_tile > 0) p.vectors_per_tile = vectors_per_tile;
+  return p;
+}
+
+int tile_code_bytes(const fmt::Format& f, const Target& target, const ScheduleParams& p) {
+  return target.natural_vector_size<float>() * p.vectors_per_tile * fmt::code_bits(f.codes) / 8;
+}
 
 void schedule_embedding(Func out, stages::Renorm renorm, const Expr& has_max_norm, const Expr& dim,
                         const Target& target, const ScheduleParams& p) {
@@ -59,10 +75,7 @@ void schedule_bag(stages::BagReduce bag, Func out, stages::Renorm renorm, const 
     if (bag.column_pairs) {
       // Even widths: tiles of whole column pairs, so a tile of `t` columns covers exactly
       // t / 2 values of k (pairs are split off first; ShiftInwards acts on pairs).
-      std::vector<int> tiles{tile};
-      if (tile > 2 * vec) tiles.push_back(2 * vec);
-      if (tile > vec && vec >= 4) tiles.push_back(vec);
-      for (int t : tiles) {
+      for (int t : tile_widths(vec, tile)) {
         Var c2("c2"), cp("cp"), c2i("c2i");
         s.specialize(dim >= t && dim % 2 == 0)
             .split(c, c2, cp, 2, TailStrategy::RoundUp)

@@ -5,6 +5,7 @@
 
 #include "Halide.h"
 #include "bag_reduce_stage.h"
+#include "formats.h"
 #include "renorm_stage.h"
 
 namespace qembed::schedules {
@@ -14,6 +15,16 @@ namespace qembed::schedules {
 struct ScheduleParams {
   int vectors_per_tile = 4;  // columns accumulated at once, in native float vectors
 };
+
+// The defaults for a target, with any knob a generator was given (> 0) in their place.
+// x86 takes 8 vectors per tile (bench/qembed_bench, cold 4M-row tables, 2-core EPYC, in-loop
+// prefetch): AVX-512 8-bit D=128 11.6 -> 9.8 us, D=256 21.4 -> 16.8 us, warm 6.7 -> 4.9 us
+// against 4; AVX2 8-bit D=128 18.8 -> 15.9 us, D=512 86.7 -> 59.8 us. 16 lost on both (AVX2
+// spills; AVX-512 4-bit D<=64 slowed 2x). ARM keeps 4: not measured on ARM hardware.
+ScheduleParams params_for(const Halide::Target& target, int vectors_per_tile);
+
+// Bytes of codes one column tile reads from a row (what one pass must prefetch).
+int tile_code_bytes(const fmt::Format& f, const Halide::Target& target, const ScheduleParams& p);
 
 // out(c, i): one dequantized (renormalized) row per index.
 void schedule_embedding(Halide::Func out, stages::Renorm renorm, const Halide::Expr& has_max_norm,

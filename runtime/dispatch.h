@@ -14,12 +14,12 @@ namespace qembed::detail {
 using EmbeddingKernel = int (*)(int32_t dim, halide_buffer_t* table, halide_buffer_t* col_scale,
                                 halide_buffer_t* col_zero_point, halide_buffer_t* indices,
                                 bool has_max_norm, double max_norm, double norm_type,
-                                halide_buffer_t* out);
+                                int32_t prefetch_distance, halide_buffer_t* out);
 using BagKernel = int (*)(int32_t dim, halide_buffer_t* table, halide_buffer_t* col_scale,
                           halide_buffer_t* col_zero_point, halide_buffer_t* indices,
                           halide_buffer_t* offsets, halide_buffer_t* weights, int64_t padding_idx,
                           bool has_weights, bool mean, bool has_max_norm, double max_norm,
-                          double norm_type, halide_buffer_t* out);
+                          double norm_type, int32_t prefetch_distance, halide_buffer_t* out);
 using QuantizeKernel = int (*)(halide_buffer_t* weight, halide_buffer_t* scale,
                                halide_buffer_t* zero_point, int32_t axis, int32_t qmin,
                                int32_t qmax, halide_buffer_t* codes);

@@ -207,37 +207,30 @@ void Module::embedding_forward(const Indices& indices, float* out, int64_t out_l
   if (indices.size == 0) return;
 
   if (indices.type == IndexType::Int32) {
-    run_lookup_chunks(static_cast<const int32_t*>(indices.data), indices.type, indices.size, out);
+    run_lookup_tasks(static_cast<const int32_t*>(indices.data), indices.type, indices.size, out);
   } else {
-    run_lookup_chunks(static_cast<const int64_t*>(indices.data), indices.type, indices.size, out);
+    run_lookup_tasks(static_cast<const int64_t*>(indices.data), indices.type, indices.size, out);
   }
 }
 
 template <typename I>
-void Module::run_lookup_chunks(const I* idx, IndexType type, int64_t n, float* out) const {
+void Module::run_lookup_tasks(const I* idx, IndexType type, int64_t n, float* out) const {
   const int32_t d = static_cast<int32_t>(dim());
   const EmbeddingKernel kernel = active_kernels().embedding[static_cast<int>(format_)][slot(type)];
   const uint8_t* table = table_.data.get();
   const int64_t row_bytes = stored_row_bytes();
-  const int64_t chunk = prefetch_chunk_rows(row_bytes);
-  auto rows_of = [&](int64_t c) { return std::min(n, c * chunk); };  // chunk c's first entry
-  const ChunkGroups groups((n + chunk - 1) / chunk, pool_threads());
-  parallel_for(groups.tasks, [&](int task) {
+  const int64_t tasks = task_count(n, pool_threads());
+  parallel_for(static_cast<int>(tasks), [&](int task) {
     TableViews t(*this);
-    const auto [c0, c1] = groups.range(task);
-    run_prefetched(
-        c0, c1,
-        [&](int64_t c) { prefetch_rows(table, row_bytes, idx, rows_of(c), rows_of(c + 1)); },
-        [&](int64_t c) {
-          const int64_t i0 = rows_of(c);
-          const int32_t m = static_cast<int32_t>(rows_of(c + 1) - i0);
-          BufferView<1> chunk_idx(idx + i0, index_halide_type(type), {m});
-          BufferView<2> o(out + i0 * dim(), f32_type(), {d, m});
-          check_kernel(kernel(d, t.table.get(), t.col_scale.get(), t.col_zero_point.get(),
-                              chunk_idx.get(), options_.max_norm.has_value(),
-                              options_.max_norm.value_or(0.0), options_.norm_type, o.get()),
-                       "embedding");
-        });
+    const int64_t i0 = n * task / tasks, i1 = n * (task + 1) / tasks;
+    const int32_t m = static_cast<int32_t>(i1 - i0);
+    prefetch_head(table, row_bytes, idx, i0, i1);
+    BufferView<1> task_idx(idx + i0, index_halide_type(type), {m});
+    BufferView<2> o(out + i0 * dim(), f32_type(), {d, m});
+    check_kernel(kernel(d, t.table.get(), t.col_scale.get(), t.col_zero_point.get(), task_idx.get(),
+                        options_.max_norm.has_value(), options_.max_norm.value_or(0.0),
+                        options_.norm_type, kPrefetchDistance, o.get()),
+                 "embedding");
   });
 }
 
@@ -275,17 +268,17 @@ void Module::run_bags(const Indices& indices, const void* begins, int64_t num_ba
     return;
   }
   if (indices.type == IndexType::Int32) {
-    run_bag_chunks(indices, static_cast<const int32_t*>(indices.data),
-                   static_cast<const int32_t*>(begins), num_bags, per_sample_weights, out);
+    run_bag_tasks(indices, static_cast<const int32_t*>(indices.data),
+                  static_cast<const int32_t*>(begins), num_bags, per_sample_weights, out);
   } else {
-    run_bag_chunks(indices, static_cast<const int64_t*>(indices.data),
-                   static_cast<const int64_t*>(begins), num_bags, per_sample_weights, out);
+    run_bag_tasks(indices, static_cast<const int64_t*>(indices.data),
+                  static_cast<const int64_t*>(begins), num_bags, per_sample_weights, out);
   }
 }
 
 template <typename I>
-void Module::run_bag_chunks(const Indices& indices, const I* idx, const I* begins, int64_t num_bags,
-                            const float* per_sample_weights, float* out) const {
+void Module::run_bag_tasks(const Indices& indices, const I* idx, const I* begins, int64_t num_bags,
+                           const float* per_sample_weights, float* out) const {
   const int32_t d = static_cast<int32_t>(dim());
   const int64_t n = indices.size;
   const float dummy = 0.0f;
@@ -296,41 +289,41 @@ void Module::run_bag_chunks(const Indices& indices, const I* idx, const I* begin
   const uint8_t* table = table_.data.get();
   const int64_t row_bytes = stored_row_bytes();
 
-  // Chunk c is bags [cuts[c], cuts[c + 1]), entries [entry(cuts[c]), entry(cuts[c + 1])).
+  // Task t is bags [cuts[t], cuts[t + 1]), entries [entry(cuts[t]), entry(cuts[t + 1])).
   auto entry = [&](int64_t bag) { return bag < num_bags ? static_cast<int64_t>(begins[bag]) : n; };
   const std::vector<int64_t> cuts =
-      cut_bag_chunks(begins, num_bags, n, prefetch_chunk_rows(row_bytes));
-  const ChunkGroups groups(static_cast<int64_t>(cuts.size()) - 1, pool_threads());
-  parallel_for(groups.tasks, [&](int task) {
+      cut_bag_tasks(begins, num_bags, n, task_count(n, pool_threads()));
+  parallel_for(static_cast<int>(cuts.size()) - 1, [&](int task) {
+    const int64_t b0 = cuts[task], b1 = cuts[task + 1], e0 = entry(b0), e1 = entry(b1);
+    if (e1 == e0) {  // only empty bags: zeros in every mode
+      std::fill(out + b0 * dim(), out + b1 * dim(), 0.0f);
+      return;
+    }
     TableViews t(*this);
-    std::vector<I> rebased;  // a chunk's bag begins, relative to its first entry
-    const auto [c0, c1] = groups.range(task);
-    auto prefetch = [&](int64_t c) {
-      prefetch_rows(table, row_bytes, idx, entry(cuts[c]), entry(cuts[c + 1]));
-    };
-    run_prefetched(c0, c1, prefetch, [&](int64_t c) {
-      const int64_t b0 = cuts[c], b1 = cuts[c + 1], e0 = entry(b0), e1 = entry(b1);
-      if (e1 == e0) {  // only empty bags: zeros in every mode
-        std::fill(out + b0 * dim(), out + b1 * dim(), 0.0f);
-        return;
-      }
-      // The chunk as a call of its own: entries [e0, e1), bag begins rebased to e0 (the
-      // kernel ends the last bag at the end of `indices`), its weights, its output.
-      rebased.resize(static_cast<size_t>(b1 - b0));
-      for (int64_t b = b0; b < b1; ++b) rebased[b - b0] = static_cast<I>(begins[b] - e0);
-      const int32_t m = static_cast<int32_t>(e1 - e0);
-      BufferView<1> chunk_idx(idx + e0, index_halide_type(indices.type), {m});
-      BufferView<1> chunk_off(rebased.data(), index_halide_type(indices.type),
-                              {static_cast<int32_t>(b1 - b0)});
-      BufferView<1> chunk_w(weighted ? per_sample_weights + e0 : &dummy, f32_type(),
-                            {weighted ? m : 1});
-      BufferView<2> o(out + b0 * dim(), f32_type(), {d, static_cast<int32_t>(b1 - b0)});
-      check_kernel(kernel(d, t.table.get(), t.col_scale.get(), t.col_zero_point.get(),
-                          chunk_idx.get(), chunk_off.get(), chunk_w.get(), padding_row_, weighted,
-                          options_.mode == Mode::Mean, options_.max_norm.has_value(),
-                          options_.max_norm.value_or(0.0), options_.norm_type, o.get()),
-                   "embedding_bag");
-    });
+    prefetch_head(table, row_bytes, idx, e0, e1);
+    // The task as a call of its own: entries [e0, e1), bag begins rebased to e0 (the
+    // kernel ends the last bag at the end of `indices`), its weights, its output. The
+    // first task's begins need no rebasing (e0 = 0).
+    std::vector<I> rebased;
+    const I* task_begins = begins + b0;
+    if (e0 != 0) {
+      rebased.assign(begins + b0, begins + b1);
+      for (I& x : rebased) x = static_cast<I>(x - e0);
+      task_begins = rebased.data();
+    }
+    const int32_t m = static_cast<int32_t>(e1 - e0);
+    BufferView<1> task_idx(idx + e0, index_halide_type(indices.type), {m});
+    BufferView<1> task_off(task_begins, index_halide_type(indices.type),
+                           {static_cast<int32_t>(b1 - b0)});
+    BufferView<1> task_w(weighted ? per_sample_weights + e0 : &dummy, f32_type(),
+                         {weighted ? m : 1});
+    BufferView<2> o(out + b0 * dim(), f32_type(), {d, static_cast<int32_t>(b1 - b0)});
+    check_kernel(
+        kernel(d, t.table.get(), t.col_scale.get(), t.col_zero_point.get(), task_idx.get(),
+               task_off.get(), task_w.get(), padding_row_, weighted, options_.mode == Mode::Mean,
+               options_.max_norm.has_value(), options_.max_norm.value_or(0.0), options_.norm_type,
+               kPrefetchDistance, o.get()),
+        "embedding_bag");
   });
 }
 
@@ -354,7 +347,7 @@ void Module::get_weight(float* out, int64_t out_len) const {
       BufferView<1> idx(iota.data(), i32_type(), {n});
       BufferView<2> o(out + r0 * dim(), f32_type(), {d, n});
       check_kernel(kernel(d, t.table.get(), t.col_scale.get(), t.col_zero_point.get(), idx.get(),
-                          false, 0.0, 2.0, o.get()),
+                          false, 0.0, 2.0, 0, o.get()),
                    "get_weight");
     }
   });

@@ -50,15 +50,14 @@ class Module {
   // Runs a validated bag forward with bag begins `begins` (num_bags entries).
   void run_bags(const Indices& indices, const void* begins, int64_t num_bags,
                 const float* per_sample_weights, float* out) const;
-  // A validated Embedding forward in chunks, each chunk's rows prefetched while the
-  // kernel copies out the chunk before it (see row_prefetch.h).
+  // A validated Embedding forward: one kernel call per task of the thread pool, the head
+  // of each call prefetched before it (the kernel prefetches the rest; row_prefetch.h).
   template <typename I>
-  void run_lookup_chunks(const I* idx, IndexType type, int64_t n, float* out) const;
-  // run_bags for one index type: the bags in chunks, each chunk's rows prefetched while
-  // the kernel reduces the chunk before it (see row_prefetch.h).
+  void run_lookup_tasks(const I* idx, IndexType type, int64_t n, float* out) const;
+  // run_bags for one index type: whole bags split into tasks as run_lookup_tasks does.
   template <typename I>
-  void run_bag_chunks(const Indices& indices, const I* idx, const I* begins, int64_t num_bags,
-                      const float* per_sample_weights, float* out) const;
+  void run_bag_tasks(const Indices& indices, const I* idx, const I* begins, int64_t num_bags,
+                     const float* per_sample_weights, float* out) const;
   int32_t code_of(int64_t row, int64_t col) const;  // the stored integer code
   int64_t stored_row_bytes() const {  // bytes of one stored row, fused qparams included
     return row_elems_ * fmt::element_bytes(fmt::format(format_).codes);

@@ -1,10 +1,10 @@
-// The prefetch stage in front of the lookup kernels. A kernel step per row (index,
+// Prefetching rows and splitting a forward call into tasks. A kernel step per row (index,
 // qparams, dequantize, accumulate) is too long for the CPU to keep more than a few cache
-// misses in flight, so cold rows arrive one latency at a time. Forward calls therefore
-// run in chunks of about kPrefetchChunkBytes of rows: before the kernel reduces chunk k,
-// a plain loop of prefetches has requested every line of chunk k+1, as FBGEMM's kernels
-// prefetch rows ahead. Halide's prefetch directive cannot bound a
-// data-dependent gather (it asked for the whole table), so this stage lives here.
+// misses in flight, so cold rows would arrive one latency at a time. The lookup kernels
+// therefore prefetch, inside their loop over entries, the rows of the entry
+// kPrefetchDistance ahead (their prefetch_distance input; generators/prefetch_stage.h),
+// as FBGEMM's kernels do; the runtime prefetches the first kPrefetchDistance rows of each
+// kernel call (which no earlier iteration asked for) just before the call.
 #pragma once
 
 #include <algorithm>
@@ -14,15 +14,14 @@
 
 namespace qembed::detail {
 
-// Bytes of rows per kernel call. Measured with bench/qembed_bench (2-core AMD EPYC):
-// 8, 16, 32 and 64 KiB were within noise of each other on FBGEMM's shapes, TBE and the
-// multi-thread case; prefetching into L1 beat L2 by up to 1.4x.
-inline constexpr int64_t kPrefetchChunkBytes = 32 * 1024;
+// Entries ahead whose rows the kernels prefetch. Measured with bench/qembed_bench (2-core
+// AMD EPYC, cold 4M-row tables, D 32..512, 8/4-bit): 64 beat 16, 32 and 128 on every shape
+// (16: up to 1.9x slower; 128: the call's head waits longer).
+inline constexpr int32_t kPrefetchDistance = 64;
 
-// Entries per chunk for rows of row_bytes bytes.
-inline int64_t prefetch_chunk_rows(int64_t row_bytes) {
-  return std::max<int64_t>(1, kPrefetchChunkBytes / row_bytes);
-}
+// Entries below which a forward call is not split over threads: a task this small costs
+// about as much to hand to a thread as to run.
+inline constexpr int64_t kMinTaskEntries = 256;
 
 // One line into L1. An asm statement, not __builtin_prefetch: GCC deletes a loop that
 // does nothing but __builtin_prefetch as a loop without side effects (seen at -O1 and,
@@ -37,37 +36,43 @@ inline void prefetch_line(const uint8_t* p) {
 #endif
 }
 
-// Prefetches every 64-byte line of the rows named by idx[begin, end) (validated indices).
+// Prefetches every 64-byte line of one row.
+inline void prefetch_row(const uint8_t* row, int64_t row_bytes) {
+  for (int64_t l = 0; l < row_bytes; l += 64) prefetch_line(row + l);
+  prefetch_line(row + row_bytes - 1);
+}
+
+// The head of a kernel call: every line of the rows named by idx[begin, end) with end
+// capped at begin + kPrefetchDistance (validated indices).
 template <typename I>
-inline void prefetch_rows(const uint8_t* table, int64_t row_bytes, const I* idx, int64_t begin,
+inline void prefetch_head(const uint8_t* table, int64_t row_bytes, const I* idx, int64_t begin,
                           int64_t end) {
+  end = std::min<int64_t>(end, begin + kPrefetchDistance);
   for (int64_t j = begin; j < end; ++j) {
-    const uint8_t* row = table + static_cast<int64_t>(idx[j]) * row_bytes;
-    for (int64_t l = 0; l < row_bytes; l += 64) prefetch_line(row + l);
-    prefetch_line(row + row_bytes - 1);
+    prefetch_row(table + static_cast<int64_t>(idx[j]) * row_bytes, row_bytes);
   }
 }
 
-// Runs chunks [c0, c1) one after another, each after the rows of the next one were
-// requested: prefetch(c0), then for every c: prefetch(c + 1) (if any), run(c).
-template <typename Prefetch, typename Run>
-inline void run_prefetched(int64_t c0, int64_t c1, Prefetch&& prefetch, Run&& run) {
-  if (c0 < c1) prefetch(c0);
-  for (int64_t c = c0; c < c1; ++c) {
-    if (c + 1 < c1) prefetch(c + 1);
-    run(c);
-  }
+// How many tasks a call of n entries is split into: about four per thread (for balance)
+// when there is more than one thread, none smaller than kMinTaskEntries.
+inline int64_t task_count(int64_t n, int threads) {
+  if (threads <= 1) return 1;
+  const int64_t by_size = std::max<int64_t>(1, n / kMinTaskEntries);
+  return std::min<int64_t>(4 * static_cast<int64_t>(threads), by_size);
 }
 
-// Cuts bags into chunks of whole bags holding about chunk_rows entries each: chunk c is
-// bags [cuts[c], cuts[c + 1]). begins: each bag's first entry; n: the entries in all.
+// Cuts bags into `tasks` runs of whole bags holding about the same number of entries:
+// task t is bags [cuts[t], cuts[t + 1]). begins: each bag's first entry; n: the entries
+// in all. A bag is never split (its sum must be one kernel's, in order), so a task may
+// be bigger, and there may be fewer tasks, than asked.
 template <typename I>
-inline std::vector<int64_t> cut_bag_chunks(const I* begins, int64_t num_bags, int64_t n,
-                                           int64_t chunk_rows) {
+inline std::vector<int64_t> cut_bag_tasks(const I* begins, int64_t num_bags, int64_t n,
+                                          int64_t tasks) {
   auto entry = [&](int64_t bag) { return bag < num_bags ? static_cast<int64_t>(begins[bag]) : n; };
+  const int64_t per_task = std::max<int64_t>(1, (n + tasks - 1) / tasks);
   std::vector<int64_t> cuts{0};
   while (cuts.back() < num_bags) {
-    const int64_t bag = cuts.back(), limit = entry(bag) + chunk_rows;
+    const int64_t bag = cuts.back(), limit = entry(bag) + per_task;
     int64_t e = bag + 1;
     while (e < num_bags && entry(e + 1) <= limit) ++e;
     cuts.push_back(e);
@@ -76,8 +81,7 @@ inline std::vector<int64_t> cut_bag_chunks(const I* begins, int64_t num_bags, in
 }
 
 // Consecutive chunks grouped into tasks for the thread pool: about four tasks per thread
-// (for balance), one task when the pool has a single thread. Each task prefetches and
-// runs its own chunks, so every thread keeps its own misses in flight.
+// (for balance), one task when the pool has a single thread.
 struct ChunkGroups {
   int64_t chunks = 0, per_task = 1;
   int tasks = 0;

@@ -48,7 +48,7 @@ struct Case {
   Mode mode;
   bool weighted, include_last, padding, max_norm;
   double norm_type;
-  bool large = false;  // a call far larger than the runtime's prefetch chunks
+  bool large = false;  // a call the runtime splits into many tasks (row_prefetch.h)
 };
 
 std::string describe(const Case& c) {
@@ -91,7 +91,7 @@ void run_case(std::mt19937& rng, const Case& c) {
 
   // Bags: some empty, one all-padding (when there is padding), lengths 0..12. Large
   // calls: 120 bags of 0..60 with a run of empty bags right before a bag bigger than a
-  // prefetch chunk (so a chunk holds only empty bags), and empty bags at the end.
+  // task (so a task holds only empty bags), and empty bags at the end.
   const int num_bags = c.large ? 120 : 1 + static_cast<int>(rng() % 9);
   auto bag_len = [&](int b) {
     if (!c.large) return (b == 1) ? 0 : static_cast<int>(rng() % 13);
@@ -213,9 +213,13 @@ TEST_P(EveryTarget, MatchesReferenceOnTableSizesAndOptions) {
   }
 }
 
-// Calls much larger than the runtime's prefetch chunks (row_prefetch.h): the chunked
-// forward must give every bag the bits of one whole call.
-TEST_P(EveryTarget, LargeCallsAcrossPrefetchChunks) {
+// Calls the runtime splits into many tasks over the thread pool (row_prefetch.h), each a
+// kernel call with its own head prefetch: every bag must get the bits of one whole call.
+TEST_P(EveryTarget, LargeCallsSplitIntoTasks) {
+  struct Threads {  // 4 threads: up to 16 tasks, whatever this machine's core count
+    Threads() { qembed::set_num_threads(4); }
+    ~Threads() { qembed::set_num_threads(0); }
+  } threads;
   std::mt19937 rng(7);
   const std::vector<Scheme> schemes = all_schemes();
   for (int64_t dim : {7, 512}) {

@@ -6,6 +6,7 @@
 #   x86 baseline:        neither ymm nor zmm (it must run on any x86-64);
 #   arm targets:         every kernel uses NEON (v registers); with arm_fp16 the f16
 #                        kernels convert halves in hardware (fcvtl .4s, .4h), without it never;
+#   every lookup kernel (embedding_*, bag_*) prefetches rows ahead (prefetch*, prfm);
 #   the shared Halide runtime and the dispatch wrappers: nothing beyond the baseline
 #   (the last target), since they run before any target is chosen.
 # Usage: check-kernel-isa.sh <objdump> <libqembed_kernels.a> <target>...
@@ -15,19 +16,20 @@ shift 2
 targets=("$@")
 baseline=${targets[${#targets[@]} - 1]}
 
-# member -> "zmm ymm neon half_cvt" counts
+# member -> "zmm ymm neon half_cvt prefetch" counts
 table=$("$objdump" -d --no-show-raw-insn "$archive" | awk '
   /file format/ { m = $1; sub(/:$/, "", m); seen[m] = 1; next }
   /%zmm/ { z[m]++ }
   /%ymm/ { y[m]++ }
   /\tv[0-9]+\.|[ ,]v[0-9]+\.[0-9]*[bhsd]/ { v[m]++ }
   /fcvtl\tv[0-9]+\.4s, v[0-9]+\.4h/ { h[m]++ }
-  END { for (k in seen) printf "%s %d %d %d %d\n", k, z[k], y[k], v[k], h[k] }' | sort)
+  /\tprefetch|\tprfm/ { p[m]++ }
+  END { for (k in seen) printf "%s %d %d %d %d %d\n", k, z[k], y[k], v[k], h[k], p[k] }' | sort)
 
 fail=0
 bad() { echo "FAIL: $1" >&2; fail=1; }
 checked=0
-while read -r member zmm ymm neon half; do
+while read -r member zmm ymm neon half prefetch; do
   if [[ $member == *.runtime.o || $member == *_wrapper.o ]]; then
     case $baseline in
       x86-*avx512*) ;;
@@ -47,6 +49,9 @@ while read -r member zmm ymm neon half; do
   fi
   [[ -n $target ]] || { bad "$member matches no target of: ${targets[*]}"; continue; }
   checked=$((checked + 1))
+  if [[ $member == *_embedding_* || $member == *_bag_* ]]; then
+    ((prefetch > 0)) || bad "$member ($target) prefetches no rows"
+  fi
   case $target in
     x86-*avx512*) ((zmm > 0)) || bad "$member ($target) has no zmm instruction" ;;
     x86-*avx2* | x86-*avx-*) ((zmm == 0 && ymm > 0)) || bad "$member ($target): zmm $zmm, ymm $ymm" ;;
@@ -66,13 +71,14 @@ done <<<"$table"
 
 for t in "${targets[@]}"; do
   n=0
-  while read -r member zmm ymm neon half; do
+  while read -r member zmm ymm neon half prefetch; do
     if [[ ${#targets[@]} == 1 || $member == *"-$t-no_runtime.o" ]] && [[ $member != *_wrapper.o && $member != *.runtime.o ]]; then
       n=$((n + 1)); tz=$((${tz:-0} + zmm)); ty=$((${ty:-0} + ymm)); tv=$((${tv:-0} + neon))
+      tp=$((${tp:-0} + prefetch))
     fi
   done <<<"$table"
-  echo "$t: $n kernel objects, zmm ${tz:-0}, ymm ${ty:-0}, neon ${tv:-0} instructions"
-  unset tz ty tv
+  echo "$t: $n kernel objects, zmm ${tz:-0}, ymm ${ty:-0}, neon ${tv:-0}, prefetch ${tp:-0} instructions"
+  unset tz ty tv tp
 done
 ((checked > 0)) || bad "no kernel objects found in $archive"
 exit $fail

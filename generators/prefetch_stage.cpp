@@ -1,0 +1,55 @@
+#include "prefetch_stage.h"
+
+#include "gather_stage.h"
+
+namespace qembed::stages {
+
+using namespace Halide;
+using Halide::Internal::Call;
+
+namespace {
+
+// prefetch(&table[element e of row `row`]): one cache line. The request addresses
+// bytes (a uint8 prefetch) whatever the table's type.
+Expr prefetch_element(const ImageParam& table, const Expr& row, const Expr& e) {
+  Expr base = Internal::Variable::make(Handle(), table.name(), table.parameter());
+  Expr elements = (e - table.dim(0).min()) + (row - table.dim(1).min()) * table.dim(1).stride();
+  Expr request = Call::make(UInt(8), Call::prefetch, {base, elements * table.type().bytes(), 1, 1},
+                            Call::Intrinsic);
+  // Codegen returns the runtime helper's int32: the cast makes the types agree once the
+  // vectorizer broadcasts the request to a vector's lanes.
+  return cast<int32_t>(request);
+}
+
+}  // namespace
+
+Expr prefetch_row(const StoredTable& t, const ImageParam& table, const Expr& row, const Expr& col,
+                  int span_bytes) {
+  const int elem_bytes = fmt::element_bytes(t.format.codes);
+  Expr first = t.format.codes == fmt::Codes::U4 ? col / 2 : col;
+  Expr last = t.row_elems - 1;
+  // One request per line of the span, plus its last byte (the span may straddle a line).
+  Expr req = prefetch_element(table, row, first);
+  for (int b = 64; b < span_bytes; b += 64) {
+    req = after(req, prefetch_element(table, row, min(first + b / elem_bytes, last)));
+  }
+  req = after(req, prefetch_element(table, row, min(first + (span_bytes - 1) / elem_bytes, last)));
+  if (t.format.layout == fmt::QParamLayout::Row) {
+    req = after(req, prefetch_element(table, row, last));
+  }
+  return req;
+}
+
+RowsAhead rows_ahead(const StoredTable& t, const ImageParam& table, const Func& indices,
+                     const Expr& n, const Expr& distance, int span_bytes) {
+  return [=](const Expr& j, const Expr& c) {
+    Expr ahead = row_of(indices, min(j + distance, n - 1), table.dim(1).extent());
+    return prefetch_row(t, table, ahead, c, span_bytes);
+  };
+}
+
+Expr after(const Expr& side_effect, const Expr& value) {
+  return Call::make(value.type(), Call::return_second, {side_effect, value}, Call::PureIntrinsic);
+}
+
+}  // namespace qembed::stages
