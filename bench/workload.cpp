@@ -12,6 +12,7 @@
 #include <numeric>
 #include <stdexcept>
 
+#include "dispatch.h"
 #include "formats.h"
 #include "row_prefetch.h"
 #include "table_memory.h"
@@ -298,10 +299,16 @@ void Prepared::run_qembed(size_t call) {
 
 void Prepared::run_roofline(size_t call) {
   // qembed's forward without the arithmetic: the same tasks of whole bags over the same
-  // threads, the same head prefetch and, in the loop, every line of the row
-  // kPrefetchDistance entries ahead; each bag's rows are read whole (XOR of every word)
+  // threads, the same head prefetch and, in the loop, every line of the row the active
+  // kernel's prefetch distance ahead; each bag's rows are read whole (XOR of every word)
   // and its output row written once.
   namespace d = qembed::detail;
+  const auto format = w_.bits == 8 ? qembed::fmt::FormatId::u8_row : qembed::fmt::FormatId::u4_row;
+  const int slot = w_.index_type == qembed::IndexType::Int32 ? d::kSlot_int32 : d::kSlot_int64;
+  const int64_t dist =
+      d::active_kernels()
+          .prefetch_distance[w_.mode == qembed::Mode::Max ? d::kOp_bag_max : d::kOp_bag_sum]
+                            [static_cast<int>(format)][slot];
   const Data::Set& s = d_->sets[call % d_->sets.size()];
   const uint8_t* base = d_->roof->p;
   const int64_t rb = row_bytes_, n = static_cast<int64_t>(s.idx64.size()), words = rb / 8;
@@ -315,11 +322,11 @@ void Prepared::run_roofline(size_t call) {
 #pragma omp parallel for reduction(^ : total) schedule(dynamic) num_threads(threads) if (threads > 1)
   for (int task = 0; task < tasks; ++task) {
     const int64_t e0 = entry(cuts[task]), e1 = entry(cuts[task + 1]);
-    d::prefetch_head(base, rb, idx, e0, e1);
+    d::prefetch_head(base, rb, idx, e0, std::min(e1, e0 + dist));
     for (int64_t b = cuts[task]; b < cuts[task + 1]; ++b) {
       uint64_t acc = 0;
       for (int64_t j = entry(b); j < entry(b + 1); ++j) {
-        const int64_t ahead = std::min<int64_t>(j + d::kPrefetchDistance, e1 - 1);
+        const int64_t ahead = std::min<int64_t>(j + dist, e1 - 1);
         d::prefetch_row(base + idx[ahead] * rb, rb);
         const uint8_t* row = base + idx[j] * rb;
         for (int64_t k = 0; k < words; ++k) {

@@ -23,6 +23,12 @@ class EmbeddingBagGenerator : public Generator<EmbeddingBagGenerator> {
       stages::BagMode::SumOrMean,
       {{"sum", stages::BagMode::SumOrMean}, {"max", stages::BagMode::Max}}};
   GeneratorParam<int> vectors_per_tile{"vectors_per_tile", 0};  // 0: the target's default
+  GeneratorParam<std::string> schedules{"schedules", ""};       // a schedule file (schedule_file.h)
+  // Estimates for auto_schedule=true (Halide's autoschedulers); see lookup_common.h.
+  GeneratorParam<int> est_dim{"est_dim", Estimates{}.dim};
+  GeneratorParam<int> est_rows{"est_rows", Estimates{}.rows};
+  GeneratorParam<int> est_indices{"est_indices", Estimates{}.indices};
+  GeneratorParam<int> est_bags{"est_bags", Estimates{}.bags};
 
   // The embedding dim: RDom bounds (max_norm's norm) need a parameter; the output's
   // extent is constrained to it.
@@ -51,6 +57,7 @@ class EmbeddingBagGenerator : public Generator<EmbeddingBagGenerator> {
 
   void generate() {
     Var c("c"), j("j");
+    table.dim(1).set_stride(table.dim(0).extent());  // dense rows (prefetch_stage.cpp)
     stages::StoredTable t{format_param(format), table, table.dim(0).extent(), col_scale,
                           col_zero_point};
     Func rows = stages::gather(stages::dequantize(t), indices, table.dim(1).extent());
@@ -69,9 +76,14 @@ class EmbeddingBagGenerator : public Generator<EmbeddingBagGenerator> {
     in.padding_idx = padding_idx;
     in.has_weights = has_weights;
     in.mean = mean;
-    const schedules::ScheduleParams p = schedules::params_for(get_target(), vectors_per_tile);
-    in.prefetch = stages::rows_ahead(t, table, indices, in.num_indices, prefetch_distance,
-                                     schedules::tile_code_bytes(t.format, get_target(), p));
+    const schedules::ScheduleParams p =
+        schedules::params_for(get_target(), vectors_per_tile, schedules,
+                              std::string(mode == stages::BagMode::Max ? "bag_max_" : "bag_sum_") +
+                                  std::string(format) + "_" + std::string(index_type));
+    if (!get_auto_schedule()) {  // the autoschedulers cannot plan around a raw pointer
+      in.prefetch = stages::rows_ahead(t, table, indices, in.num_indices, prefetch_distance,
+                                       schedules::tile_code_bytes(t.format, get_target(), p));
+    }
     const bool pairs = format_param(format).codes == fmt::Codes::U4;
     stages::BagReduce bag = stages::bag_reduce(in, mode, pairs);
     out(c, j) = bag.out(c, j);
@@ -79,7 +91,28 @@ class EmbeddingBagGenerator : public Generator<EmbeddingBagGenerator> {
     out.dim(0).set_min(0).set_extent(dim);  // min 0: column pairs start even
     out.dim(1).set_extent(offsets.dim(0).extent());
 
-    schedules::schedule_bag(bag, out, renorm, has_max_norm, dim, get_target(), p);
+    set_estimates(t.format);
+    if (!get_auto_schedule()) {
+      schedules::schedule_bag(bag, out, renorm, has_max_norm, dim, get_target(), p);
+    }
+  }
+
+  void set_estimates(const fmt::Format& f) {
+    dim.set_estimate(est_dim);
+    table.set_estimates({{0, static_cast<int>(fmt::row_elements(f, est_dim))}, {0, est_rows}});
+    col_scale.set_estimates({{0, est_dim}});
+    col_zero_point.set_estimates({{0, est_dim}});
+    indices.set_estimates({{0, est_indices}});
+    offsets.set_estimates({{0, est_bags}});
+    weights.set_estimates({{0, est_indices}});
+    padding_idx.set_estimate(-1);
+    has_weights.set_estimate(false);
+    mean.set_estimate(false);
+    has_max_norm.set_estimate(false);
+    max_norm.set_estimate(0.0);
+    norm_type.set_estimate(2.0);
+    prefetch_distance.set_estimate(64);
+    out.set_estimates({{0, est_dim}, {0, est_bags}});
   }
 };
 

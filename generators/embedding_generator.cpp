@@ -16,6 +16,11 @@ class EmbeddingGenerator : public Generator<EmbeddingGenerator> {
   GeneratorParam<std::string> format{"format", "u8_row"};
   GeneratorParam<std::string> index_type{"index_type", "int64"};
   GeneratorParam<int> vectors_per_tile{"vectors_per_tile", 0};  // 0: the target's default
+  GeneratorParam<std::string> schedules{"schedules", ""};       // a schedule file (schedule_file.h)
+  // Estimates for auto_schedule=true (Halide's autoschedulers); see lookup_common.h.
+  GeneratorParam<int> est_dim{"est_dim", Estimates{}.dim};
+  GeneratorParam<int> est_rows{"est_rows", Estimates{}.rows};
+  GeneratorParam<int> est_indices{"est_indices", Estimates{}.indices};
 
   // The embedding dim: RDom bounds (max_norm's norm) need a parameter; the output's
   // extent is constrained to it.
@@ -37,19 +42,39 @@ class EmbeddingGenerator : public Generator<EmbeddingGenerator> {
 
   void generate() {
     Var c("c"), i("i");
+    table.dim(1).set_stride(table.dim(0).extent());  // dense rows (prefetch_stage.cpp)
     stages::StoredTable t{format_param(format), table, table.dim(0).extent(), col_scale,
                           col_zero_point};
     Func rows = stages::gather(stages::dequantize(t), indices, table.dim(1).extent());
     stages::Renorm renorm = stages::renorm(rows, dim, max_norm, norm_type);
-    const schedules::ScheduleParams p = schedules::params_for(get_target(), vectors_per_tile);
-    stages::RowsAhead prefetch =
-        stages::rows_ahead(t, table, indices, indices.dim(0).extent(), prefetch_distance,
-                           schedules::tile_code_bytes(t.format, get_target(), p));
-    out(c, i) = stages::after(prefetch(i, c), select(has_max_norm, renorm.rows(c, i), rows(c, i)));
+    const schedules::ScheduleParams p =
+        schedules::params_for(get_target(), vectors_per_tile, schedules,
+                              "embedding_" + std::string(format) + "_" + std::string(index_type));
+    Expr value = select(has_max_norm, renorm.rows(c, i), rows(c, i));
+    if (!get_auto_schedule()) {  // the autoschedulers cannot plan around a raw pointer
+      stages::RowsAhead prefetch =
+          stages::rows_ahead(t, table, indices, indices.dim(0).extent(), prefetch_distance,
+                             schedules::tile_code_bytes(t.format, get_target(), p));
+      value = stages::after(prefetch(i, c), value);
+    }
+    out(c, i) = value;
 
     out.dim(0).set_extent(dim);
 
-    schedules::schedule_embedding(out, renorm, has_max_norm, dim, get_target(), p);
+    dim.set_estimate(est_dim);
+    table.set_estimates(
+        {{0, static_cast<int>(fmt::row_elements(t.format, est_dim))}, {0, est_rows}});
+    col_scale.set_estimates({{0, est_dim}});
+    col_zero_point.set_estimates({{0, est_dim}});
+    indices.set_estimates({{0, est_indices}});
+    has_max_norm.set_estimate(false);
+    max_norm.set_estimate(0.0);
+    norm_type.set_estimate(2.0);
+    prefetch_distance.set_estimate(64);
+    out.set_estimates({{0, est_dim}, {0, est_indices}});
+    if (!get_auto_schedule()) {
+      schedules::schedule_embedding(out, renorm, has_max_norm, dim, get_target(), p);
+    }
   }
 };
 

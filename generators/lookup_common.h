@@ -32,6 +32,12 @@ inline Halide::Type table_type(const fmt::Format& f) {
   }
 }
 
+// Sizes Halide's autoschedulers plan for (qembed-tune sets them from a workload; the
+// hand-written schedules ignore them).
+struct Estimates {
+  int dim = 128, rows = 1000000, indices = 1000, bags = 10;
+};
+
 inline Halide::Type index_type_param(const std::string& name) {
   if (name == "int32") return Halide::Int(32);
   if (name != "int64") throw std::invalid_argument("index_type must be int32 or int64");

@@ -13,7 +13,9 @@ namespace {
 // bytes (a uint8 prefetch) whatever the table's type.
 Expr prefetch_element(const ImageParam& table, const Expr& row, const Expr& e) {
   Expr base = Internal::Variable::make(Handle(), table.name(), table.parameter());
-  Expr elements = (e - table.dim(0).min()) + (row - table.dim(1).min()) * table.dim(1).stride();
+  // Rows are dense (the generators constrain stride 1 to extent 0): no stride variable, so
+  // the autoschedulers, which need an estimate for every variable, can plan the pipeline.
+  Expr elements = (e - table.dim(0).min()) + (row - table.dim(1).min()) * table.dim(0).extent();
   Expr request = Call::make(UInt(8), Call::prefetch, {base, elements * table.type().bytes(), 1, 1},
                             Call::Intrinsic);
   // Codegen returns the runtime helper's int32: the cast makes the types agree once the

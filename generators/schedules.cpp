@@ -1,6 +1,9 @@
 #include "schedules.h"
 
+#include <stdexcept>
 #include <vector>
+
+#include "schedule_file.h"
 
 namespace qembed::schedules {
 
@@ -42,10 +45,24 @@ void schedule_renorm(stages::Renorm renorm, const LoopLevel& at, const Var& j) {
 
 }  // namespace
 
-ScheduleParams params_for(const Target& target, int vectors_per_tile) {
+ScheduleParams params_for(const Target& target, int vectors_per_tile, const std::string& schedules,
+                          const std::string& pipeline) {
   ScheduleParams p;
   if (target.arch == Target::X86) p.vectors_per_tile = 8;
+  if (!schedules.empty()) {
+    const Target mine = target.without_feature(Target::NoRuntime);
+    for (const sched::Entry& e : sched::read(schedules)) {
+      if (e.pipeline != pipeline || Target(e.target).without_feature(Target::NoRuntime) != mine) {
+        continue;
+      }
+      p.vectors_per_tile = e.get_int("vectors_per_tile", p.vectors_per_tile);
+    }
+  }
   if (vectors_per_tile > 0) p.vectors_per_tile = vectors_per_tile;
+  if (p.vectors_per_tile < 1 || p.vectors_per_tile > 64) {
+    throw std::invalid_argument("vectors_per_tile must be in [1, 64], got " +
+                                std::to_string(p.vectors_per_tile));
+  }
   return p;
 }
 

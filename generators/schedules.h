@@ -3,6 +3,8 @@
 // without touching the algorithm.
 #pragma once
 
+#include <string>
+
 #include "Halide.h"
 #include "bag_reduce_stage.h"
 #include "formats.h"
@@ -21,7 +23,10 @@ struct ScheduleParams {
 // prefetch): AVX-512 8-bit D=128 11.6 -> 9.8 us, D=256 21.4 -> 16.8 us, warm 6.7 -> 4.9 us
 // against 4; AVX2 8-bit D=128 18.8 -> 15.9 us, D=512 86.7 -> 59.8 us. 16 lost on both (AVX2
 // spills; AVX-512 4-bit D<=64 slowed 2x). ARM keeps 4: not measured on ARM hardware.
-ScheduleParams params_for(const Halide::Target& target, int vectors_per_tile);
+// `schedules` (optional) is a schedule file (schedule_file.h): its entry for (target,
+// pipeline) replaces the defaults; an explicit vectors_per_tile (> 0) wins over both.
+ScheduleParams params_for(const Halide::Target& target, int vectors_per_tile,
+                          const std::string& schedules = "", const std::string& pipeline = "");
 
 // Bytes of codes one column tile reads from a row (what one pass must prefetch).
 int tile_code_bytes(const fmt::Format& f, const Halide::Target& target, const ScheduleParams& p);

@@ -14,8 +14,8 @@
 // Each pipeline's entry point for one target, declared by its symbol (see
 // cmake/kernels.cmake). qembed calls these directly rather than the wrapper, which
 // latches its first choice and so could neither report nor switch the target.
-#define QEMBED_KERNEL(tid, op, format, itype, symbol)     \
-  extern "C" decltype(qembed_k_##op##_##format##_##itype) \
+#define QEMBED_KERNEL(tid, op, format, itype, symbol, distance) \
+  extern "C" decltype(qembed_k_##op##_##format##_##itype)       \
       qembed_e_##tid##_##op##_##format##_##itype __asm__(symbol);
 #define QEMBED_QUANTIZE(tid, zp, symbol) \
   extern "C" decltype(qembed_k_quantize_##zp) qembed_e_##tid##_quantize_##zp __asm__(symbol);
@@ -40,9 +40,12 @@ std::vector<KernelSet> build_table() {
 #define QEMBED_TARGET(tid, target_string) t[kTarget_##tid].target = target_string;
 #include "qembed_kernel_targets.inc"
 #undef QEMBED_TARGET
-#define QEMBED_KERNEL(tid, op, format, itype, symbol)                           \
-  t[kTarget_##tid].op[static_cast<int>(fmt::FormatId::format)][kSlot_##itype] = \
-      &qembed_e_##tid##_##op##_##format##_##itype;
+#define QEMBED_KERNEL(tid, op, format, itype, symbol, distance)                              \
+  t[kTarget_##tid].op[static_cast<int>(fmt::FormatId::format)][kSlot_##itype] =              \
+      &qembed_e_##tid##_##op##_##format##_##itype;                                           \
+  t[kTarget_##tid]                                                                           \
+      .prefetch_distance[kOp_##op][static_cast<int>(fmt::FormatId::format)][kSlot_##itype] = \
+      distance;
 #define QEMBED_QUANTIZE(tid, zp, symbol) \
   t[kTarget_##tid].quantize_##zp = &qembed_e_##tid##_quantize_##zp;
 #include "qembed_kernel_table.inc"
@@ -105,6 +108,11 @@ const KernelSet& active_kernels() {
     g_active.store(k);
   });
   return *g_active.load();
+}
+
+void set_active_kernels(const KernelSet& k) {
+  active_kernels();  // settle the initial choice first
+  g_active.store(&k);
 }
 
 }  // namespace qembed::detail

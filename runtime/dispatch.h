@@ -28,11 +28,17 @@ constexpr int kFormatCount = static_cast<int>(fmt::FormatId::count);
 // Index-type slot of a kernel array (named after the generator's index_type values).
 enum IndexSlot { kSlot_int32 = 0, kSlot_int64 = 1 };
 
+// The lookup ops (as named in the variant table).
+enum Op { kOp_embedding, kOp_bag_sum, kOp_bag_max, kOpCount };
+
 struct KernelSet {
   const char* target = nullptr;  // the Halide target string
   EmbeddingKernel embedding[kFormatCount][2] = {};
   BagKernel bag_sum[kFormatCount][2] = {};
   BagKernel bag_max[kFormatCount][2] = {};
+  // Each lookup kernel's prefetch_distance input: entries ahead whose rows it prefetches
+  // (from the schedule file, 64 by default; runtime/row_prefetch.h).
+  int32_t prefetch_distance[kOpCount][kFormatCount][2] = {};
   QuantizeKernel quantize_int_zp = nullptr;
   QuantizeKernel quantize_float_zp = nullptr;
 };
@@ -41,5 +47,8 @@ struct KernelSet {
 const std::vector<KernelSet>& all_kernel_sets();
 // The kernels forward calls use now (see qembed::set_kernel_target).
 const KernelSet& active_kernels();
+// Makes `k` the active set (which must outlive its use); qembed-tune installs candidate
+// kernels this way. set_kernel_target() or another call replaces it.
+void set_active_kernels(const KernelSet& k);
 
 }  // namespace qembed::detail

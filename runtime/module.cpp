@@ -216,7 +216,10 @@ void Module::embedding_forward(const Indices& indices, float* out, int64_t out_l
 template <typename I>
 void Module::run_lookup_tasks(const I* idx, IndexType type, int64_t n, float* out) const {
   const int32_t d = static_cast<int32_t>(dim());
-  const EmbeddingKernel kernel = active_kernels().embedding[static_cast<int>(format_)][slot(type)];
+  const KernelSet& k = active_kernels();
+  const int fi = static_cast<int>(format_), si = slot(type);
+  const EmbeddingKernel kernel = k.embedding[fi][si];
+  const int32_t dist = k.prefetch_distance[kOp_embedding][fi][si];
   const uint8_t* table = table_.data.get();
   const int64_t row_bytes = stored_row_bytes();
   const int64_t tasks = task_count(n, pool_threads());
@@ -224,12 +227,12 @@ void Module::run_lookup_tasks(const I* idx, IndexType type, int64_t n, float* ou
     TableViews t(*this);
     const int64_t i0 = n * task / tasks, i1 = n * (task + 1) / tasks;
     const int32_t m = static_cast<int32_t>(i1 - i0);
-    prefetch_head(table, row_bytes, idx, i0, i1);
+    prefetch_head(table, row_bytes, idx, i0, std::min(i1, i0 + dist));
     BufferView<1> task_idx(idx + i0, index_halide_type(type), {m});
     BufferView<2> o(out + i0 * dim(), f32_type(), {d, m});
     check_kernel(kernel(d, t.table.get(), t.col_scale.get(), t.col_zero_point.get(), task_idx.get(),
                         options_.max_norm.has_value(), options_.max_norm.value_or(0.0),
-                        options_.norm_type, kPrefetchDistance, o.get()),
+                        options_.norm_type, dist, o.get()),
                  "embedding");
   });
 }
@@ -285,7 +288,9 @@ void Module::run_bag_tasks(const Indices& indices, const I* idx, const I* begins
   const bool weighted = per_sample_weights != nullptr;
   const KernelSet& k = active_kernels();
   const int fi = static_cast<int>(format_), si = slot(indices.type);
-  const BagKernel kernel = options_.mode == Mode::Max ? k.bag_max[fi][si] : k.bag_sum[fi][si];
+  const bool max = options_.mode == Mode::Max;
+  const BagKernel kernel = max ? k.bag_max[fi][si] : k.bag_sum[fi][si];
+  const int32_t dist = k.prefetch_distance[max ? kOp_bag_max : kOp_bag_sum][fi][si];
   const uint8_t* table = table_.data.get();
   const int64_t row_bytes = stored_row_bytes();
 
@@ -300,7 +305,7 @@ void Module::run_bag_tasks(const Indices& indices, const I* idx, const I* begins
       return;
     }
     TableViews t(*this);
-    prefetch_head(table, row_bytes, idx, e0, e1);
+    prefetch_head(table, row_bytes, idx, e0, std::min(e1, e0 + dist));
     // The task as a call of its own: entries [e0, e1), bag begins rebased to e0 (the
     // kernel ends the last bag at the end of `indices`), its weights, its output. The
     // first task's begins need no rebasing (e0 = 0).
@@ -318,12 +323,11 @@ void Module::run_bag_tasks(const Indices& indices, const I* idx, const I* begins
     BufferView<1> task_w(weighted ? per_sample_weights + e0 : &dummy, f32_type(),
                          {weighted ? m : 1});
     BufferView<2> o(out + b0 * dim(), f32_type(), {d, static_cast<int32_t>(b1 - b0)});
-    check_kernel(
-        kernel(d, t.table.get(), t.col_scale.get(), t.col_zero_point.get(), task_idx.get(),
-               task_off.get(), task_w.get(), padding_row_, weighted, options_.mode == Mode::Mean,
-               options_.max_norm.has_value(), options_.max_norm.value_or(0.0), options_.norm_type,
-               kPrefetchDistance, o.get()),
-        "embedding_bag");
+    check_kernel(kernel(d, t.table.get(), t.col_scale.get(), t.col_zero_point.get(), task_idx.get(),
+                        task_off.get(), task_w.get(), padding_row_, weighted,
+                        options_.mode == Mode::Mean, options_.max_norm.has_value(),
+                        options_.max_norm.value_or(0.0), options_.norm_type, dist, o.get()),
+                 "embedding_bag");
   });
 }
 

@@ -2,9 +2,10 @@
 // qparams, dequantize, accumulate) is too long for the CPU to keep more than a few cache
 // misses in flight, so cold rows would arrive one latency at a time. The lookup kernels
 // therefore prefetch, inside their loop over entries, the rows of the entry
-// kPrefetchDistance ahead (their prefetch_distance input; generators/prefetch_stage.h),
-// as FBGEMM's kernels do; the runtime prefetches the first kPrefetchDistance rows of each
-// kernel call (which no earlier iteration asked for) just before the call.
+// prefetch_distance ahead (a kernel input; generators/prefetch_stage.h), as FBGEMM's
+// kernels do; the runtime prefetches the first prefetch_distance rows of each kernel
+// call (which no earlier iteration asked for) just before the call. The distance comes
+// from the schedule file (64 when it names none; qembed-tune searches it).
 #pragma once
 
 #include <algorithm>
@@ -13,11 +14,6 @@
 #include <vector>
 
 namespace qembed::detail {
-
-// Entries ahead whose rows the kernels prefetch. Measured with bench/qembed_bench (2-core
-// AMD EPYC, cold 4M-row tables, D 32..512, 8/4-bit): 64 beat 16, 32 and 128 on every shape
-// (16: up to 1.9x slower; 128: the call's head waits longer).
-inline constexpr int32_t kPrefetchDistance = 64;
 
 // Entries below which a forward call is not split over threads: a task this small costs
 // about as much to hand to a thread as to run.
@@ -42,12 +38,11 @@ inline void prefetch_row(const uint8_t* row, int64_t row_bytes) {
   prefetch_line(row + row_bytes - 1);
 }
 
-// The head of a kernel call: every line of the rows named by idx[begin, end) with end
-// capped at begin + kPrefetchDistance (validated indices).
+// The head of a kernel call: every line of the rows named by idx[begin, end) (validated
+// indices; the caller caps end at begin + the kernel's prefetch distance).
 template <typename I>
 inline void prefetch_head(const uint8_t* table, int64_t row_bytes, const I* idx, int64_t begin,
                           int64_t end) {
-  end = std::min<int64_t>(end, begin + kPrefetchDistance);
   for (int64_t j = begin; j < end; ++j) {
     prefetch_row(table + static_cast<int64_t>(idx[j]) * row_bytes, row_bytes);
   }
