@@ -1,6 +1,7 @@
 // The C ABI (include/qembed/qembed.h): converts arguments, calls the module layer, and
 // turns exceptions into status codes plus a per-thread message.
 #include <cmath>
+#include <cstring>
 #include <exception>
 #include <new>
 #include <string>
@@ -41,10 +42,22 @@ const detail::Module& module_of(const qembed_module* m) {
   return *m->module;
 }
 
-IndexType index_type_of(qembed_index_type t) {
+// The integer a C caller stored in a C enum. C lets any int through; in C++ reading a
+// value outside the enumerators' range through the enum type is undefined (UBSan's
+// -fsanitize=enum caught it), so the bytes are copied instead and checked as an int.
+template <typename E>
+int raw(const E& e) {
+  static_assert(sizeof(E) == sizeof(int), "C ABI enums are int-sized");
+  int v;
+  std::memcpy(&v, &e, sizeof v);
+  return v;
+}
+
+IndexType index_type_of(const qembed_index_type& type) {
+  const int t = raw(type);
   if (t != QEMBED_INT32 && t != QEMBED_INT64) {
     throw InvalidArgument("index_type must be QEMBED_INT32 or QEMBED_INT64, got " +
-                          std::to_string(static_cast<int>(t)));
+                          std::to_string(t));
   }
   return t == QEMBED_INT32 ? IndexType::Int32 : IndexType::Int64;
 }
@@ -57,7 +70,7 @@ EmbeddingBagOptions options_of(const qembed_options* o) {
   if (o->padding_idx != QEMBED_NO_PADDING_IDX) out.padding_idx = o->padding_idx;
   if (o->has_max_norm) out.max_norm = o->max_norm;
   out.norm_type = o->norm_type;
-  out.mode = static_cast<Mode>(o->mode);
+  out.mode = static_cast<Mode>(raw(o->mode));
   if (o->include_last_offset != 0 && o->include_last_offset != 1) {
     throw InvalidArgument("options.include_last_offset must be 0 or 1");
   }
@@ -67,8 +80,8 @@ EmbeddingBagOptions options_of(const qembed_options* o) {
 
 QParams qparams_of(const qembed_qparams* q) {
   QParams out;
-  out.qscheme = static_cast<QScheme>(q->qscheme);
-  out.dtype = static_cast<DType>(q->dtype);
+  out.qscheme = static_cast<QScheme>(raw(q->qscheme));
+  out.dtype = static_cast<DType>(raw(q->dtype));
   out.axis = q->axis;
   if (q->num_qparams < 0 || q->num_qparams > (int64_t{1} << 31)) {
     throw InvalidArgument("qparams.num_qparams must be in [0, 2^31], got " +
