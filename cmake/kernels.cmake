@@ -112,8 +112,7 @@ endmacro()
 
 # The symbol of pipeline `kname` compiled for `target` (Halide names each sub-target's
 # entry `<function>-<target>-no_runtime`; a single-target library has only `<function>`).
-# The table quotes it ("\"sym\"" in C), because the assembler needs quotes around a
-# symbol with dashes.
+# The table gives it as a C string; runtime/dispatch.cpp turns it into an asm label.
 function(_qembed_entry_symbol out kname target)
   if(_target_count EQUAL 1)
     set(${out} "qembed_k_${kname}" PARENT_SCOPE)
@@ -138,7 +137,7 @@ foreach(_itype IN LISTS QEMBED_INDEX_TYPES)
         _qembed_entry_symbol(_sym ${_k} ${_target})
         _qembed_schedule_knob(_dist ${_target} ${_k} prefetch_distance 64)
         string(APPEND _kernels_inc "QEMBED_KERNEL(${_tid}, ${_op}, ${_format}, ${_itype}, "
-                                   "\"\\\"${_sym}\\\"\", ${_dist})\n")
+                                   "\"${_sym}\", ${_dist})\n")
       endforeach()
     endforeach()
   endforeach()
@@ -153,7 +152,7 @@ foreach(_zp int_zp float_zp)
   foreach(_target IN LISTS QEMBED_TARGETS)
     string(MAKE_C_IDENTIFIER "${_target}" _tid)
     _qembed_entry_symbol(_sym quantize_${_zp} ${_target})
-    string(APPEND _kernels_inc "QEMBED_QUANTIZE(${_tid}, ${_zp}, \"\\\"${_sym}\\\"\")\n")
+    string(APPEND _kernels_inc "QEMBED_QUANTIZE(${_tid}, ${_zp}, \"${_sym}\")\n")
   endforeach()
 endforeach()
 

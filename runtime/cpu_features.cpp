@@ -3,6 +3,9 @@
 #include <sstream>
 #include <vector>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 #if defined(__aarch64__) && defined(__linux__)
 #include <sys/auxv.h>
 #endif
@@ -39,6 +42,12 @@ bool is_codegen_option(const std::string& f) {
 }
 
 #if defined(__x86_64__)
+// F16C from CPUID leaf 1 (ECX bit 29): clang 14's __builtin_cpu_supports has no "f16c".
+bool x86_has_f16c() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  return __get_cpuid(1, &a, &b, &c, &d) != 0 && (c & (1u << 29)) != 0;
+}
+
 // The CPU features each Halide x86 feature token implies (as Halide's own runtime check).
 bool x86_supports(const std::string& f) {
   __builtin_cpu_init();
@@ -49,7 +58,7 @@ bool x86_supports(const std::string& f) {
   if (f == "avx") return __builtin_cpu_supports("avx");
   if (f == "avx2") return __builtin_cpu_supports("avx2");
   if (f == "fma") return __builtin_cpu_supports("fma");
-  if (f == "f16c") return __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+  if (f == "f16c") return __builtin_cpu_supports("avx") && x86_has_f16c();
   if (f == "avx512") return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd");
   if (f == "avx512_skylake") return skylake;
   if (f == "avx512_cannonlake") {

@@ -14,11 +14,20 @@
 // Each pipeline's entry point for one target, declared by its symbol (see
 // cmake/kernels.cmake). qembed calls these directly rather than the wrapper, which
 // latches its first choice and so could neither report nor switch the target.
+// The symbols hold dashes: GCC passes an asm label to the assembler verbatim, which needs
+// it quoted; clang names the IR symbol itself (quoting it would make the quotes part of
+// the name).
+#if defined(__clang__)
+#define QEMBED_ASM_LABEL(symbol) __asm__(symbol)
+#else
+#define QEMBED_ASM_LABEL(symbol) __asm__("\"" symbol "\"")
+#endif
 #define QEMBED_KERNEL(tid, op, format, itype, symbol, distance) \
   extern "C" decltype(qembed_k_##op##_##format##_##itype)       \
-      qembed_e_##tid##_##op##_##format##_##itype __asm__(symbol);
-#define QEMBED_QUANTIZE(tid, zp, symbol) \
-  extern "C" decltype(qembed_k_quantize_##zp) qembed_e_##tid##_quantize_##zp __asm__(symbol);
+      qembed_e_##tid##_##op##_##format##_##itype QEMBED_ASM_LABEL(symbol);
+#define QEMBED_QUANTIZE(tid, zp, symbol)                                                       \
+  extern "C" decltype(qembed_k_quantize_##zp) qembed_e_##tid##_quantize_##zp QEMBED_ASM_LABEL( \
+      symbol);
 #include "qembed_kernel_table.inc"
 #undef QEMBED_KERNEL
 #undef QEMBED_QUANTIZE
