@@ -4,20 +4,24 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
-#include <regex>
 
 namespace qbench {
 
 void write_rows_per_s_svg(const std::string& path, const std::vector<PlotPoint>& points) {
-  // fbgemm/<bits>bit/D<d>/.../i64/sum/cold/uniform/t1
-  const std::regex sweep(R"(^fbgemm/(\d+)bit/D(\d+)/.*/i64/sum/cold/uniform/t1$)");
+  // fbgemm/<bits>bit/D<d>/.../i64/sum/cold/uniform/t1 (parsed by hand: std::regex
+  // trips GCC 12's -Wmaybe-uninitialized inside libstdc++ in sanitizer builds)
+  const std::string suffix = "/i64/sum/cold/uniform/t1";
   std::map<std::string, std::map<int, double>> series;  // "impl, N-bit" -> D -> M rows/s
   double ymax = 0;
   for (const PlotPoint& p : points) {
-    std::smatch m;
-    if (!std::regex_match(p.workload, m, sweep)) continue;
+    const std::string& w = p.workload;
+    int bits = 0, d = 0;
+    if (std::sscanf(w.c_str(), "fbgemm/%dbit/D%d/", &bits, &d) != 2) continue;
+    if (w.size() < suffix.size() || w.compare(w.size() - suffix.size(), suffix.size(), suffix)) {
+      continue;
+    }
     const double y = p.rows_per_s / 1e6;
-    series[p.impl + ", " + m[1].str() + "-bit"][std::stoi(m[2].str())] = y;
+    series[p.impl + ", " + std::to_string(bits) + "-bit"][d] = y;
     ymax = std::max(ymax, y);
   }
   std::FILE* f = std::fopen(path.c_str(), "w");
