@@ -11,6 +11,10 @@
 
 namespace qtune {
 
+// A winner's time / the default's (geometric mean, confirmed). 3%: in a CI run a
+// candidate with the default's own knobs confirmed at 1.031x, so 1% was within noise.
+constexpr double kWinBar = 0.97;
+
 std::string describe(const Knobs& k) {
   if (k.scheduler == "default") return "default (build)";
   if (k.scheduler != "manual") return k.scheduler;
@@ -81,7 +85,7 @@ void write_report(const ReportInfo& info, const std::vector<Pipeline>& pipes,
   for (const Pipeline& p : pipes) {
     const auto& rs = results[p.spec.name];
     // The winner: the confirmed finalist with the best geometric mean that beat the
-    // default by more than 1% and slowed no workload by more than 2% (search-phase
+    // default by more than 3% and slowed no workload by more than 2% (search-phase
     // scores are single samples against a default timed once), else the default.
     auto confirmed = [](const Result& r) { return r.note.rfind("confirmed", 0) == 0; };
     const Result* best = &rs.front();
@@ -93,7 +97,7 @@ void write_report(const ReportInfo& info, const std::vector<Pipeline>& pipes,
         auto_ok += r.ok;
         if (r.ok && (!best_auto || r.score < best_auto->score)) best_auto = &r;
       }
-      if (r.ok && confirmed(r) && r.score < 0.99 && r.score < best->score &&
+      if (r.ok && confirmed(r) && r.score < kWinBar && r.score < best->score &&
           worst_ratio(r.us, rs.front().us) <= 1.02) {
         best = &r;
       }
@@ -162,7 +166,7 @@ void write_report(const ReportInfo& info, const std::vector<Pipeline>& pipes,
       e.knobs["speedup"] = std::to_string(1.0 / entry->score).substr(0, 5);
       out << qembed::sched::format(e) << "\n";
     } else {
-      out << "# " << p.spec.name << ": no candidate beat the build's default by 1% without "
+      out << "# " << p.spec.name << ": no candidate beat the build's default by 3% without "
           << "slowing a workload by 2%; it stays\n";
     }
     for (size_t i = 0; i < p.workloads.size(); ++i) {

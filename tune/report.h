@@ -20,7 +20,7 @@ struct ReportInfo {
 std::string describe(const Knobs& k);
 
 // Picks each pipeline's winner (a confirmed finalist that beat the default's geometric
-// mean by > 1% and slowed no workload by > 2%, else the default) and writes every output.
+// mean by > 3% and slowed no workload by > 2%, else the default) and writes every output.
 void write_report(const ReportInfo& info, const std::vector<Pipeline>& pipes,
                   std::map<std::string, std::vector<Result>>& results);
 
