@@ -19,6 +19,9 @@ namespace qembed::detail {
 // about as much to hand to a thread as to run.
 inline constexpr int64_t kMinTaskEntries = 256;
 
+// Tasks per pool thread when work is split (more than one, for balance).
+inline constexpr int64_t kTasksPerThread = 4;
+
 // One line into L1. An asm statement, not __builtin_prefetch: GCC deletes a loop that
 // does nothing but __builtin_prefetch as a loop without side effects (seen at -O1 and,
 // depending on inlining, at -O3), which silently removed this whole stage once.
@@ -53,7 +56,7 @@ inline void prefetch_head(const uint8_t* table, int64_t row_bytes, const I* idx,
 inline int64_t task_count(int64_t n, int threads) {
   if (threads <= 1) return 1;
   const int64_t by_size = std::max<int64_t>(1, n / kMinTaskEntries);
-  return std::min<int64_t>(4 * static_cast<int64_t>(threads), by_size);
+  return std::min<int64_t>(kTasksPerThread * threads, by_size);
 }
 
 // Cuts bags into `tasks` runs of whole bags holding about the same number of entries:
@@ -81,7 +84,7 @@ struct ChunkGroups {
   int64_t chunks = 0, per_task = 1;
   int tasks = 0;
   ChunkGroups(int64_t num_chunks, int threads) : chunks(num_chunks) {
-    const int64_t want = threads > 1 ? 4 * static_cast<int64_t>(threads) : 1;
+    const int64_t want = threads > 1 ? kTasksPerThread * threads : 1;
     per_task = std::max<int64_t>(1, (chunks + want - 1) / want);
     tasks = static_cast<int>((chunks + per_task - 1) / per_task);
   }

@@ -328,6 +328,17 @@ struct Evaluator::Impl {
     }
   }
 
+  // What the autoschedulers plan for: the pipeline's first workload (its representative).
+  Estimates estimates() const {
+    const qbench::Workload& w = p.workloads.front();
+    Estimates est;
+    est.dim = static_cast<int>(w.dim);
+    est.rows = static_cast<int>(w.rows);
+    est.bags = static_cast<int>(w.batch);
+    est.indices = static_cast<int>(w.batch * w.avg_len);
+    return est;
+  }
+
   qd::BagKernel& slot(qd::KernelSet& k) { return p.max ? k.bag_max[fi][si] : k.bag_sum[fi][si]; }
 
   // Installs kernel `fn` with distance `d` as the active set for this pipeline.
@@ -392,12 +403,7 @@ Result Evaluator::evaluate(const Knobs& k) {
   r.pipeline = m.p.spec.name;
   r.knobs = k;
   try {
-    Estimates est;  // plan for the pipeline's first workload (its representative shape)
-    const qbench::Workload& w = m.p.workloads.front();
-    est.dim = static_cast<int>(w.dim);
-    est.rows = static_cast<int>(w.rows);
-    est.bags = static_cast<int>(w.batch);
-    est.indices = static_cast<int>(w.batch * w.avg_len);
+    const Estimates est = m.estimates();
     auto fn = reinterpret_cast<qd::BagKernel>(m.builder.build(m.p.spec, k, est));
     m.install(fn, k.prefetch_distance);
     r.note = m.check();
@@ -439,13 +445,7 @@ void Evaluator::confirm(Result* default_result, std::vector<Result*> finalists, 
         qd::set_active_kernels(*m.original);
       } else {
         const Knobs& k = finalists[c - 1]->knobs;
-        Estimates est;
-        const qbench::Workload& w = m.p.workloads.front();
-        est.dim = static_cast<int>(w.dim);
-        est.rows = static_cast<int>(w.rows);
-        est.bags = static_cast<int>(w.batch);
-        est.indices = static_cast<int>(w.batch * w.avg_len);
-        m.install(reinterpret_cast<qd::BagKernel>(m.builder.build(m.p.spec, k, est)),
+        m.install(reinterpret_cast<qd::BagKernel>(m.builder.build(m.p.spec, k, m.estimates())),
                   k.prefetch_distance);
       }
       const std::vector<double> us = m.time_all();
