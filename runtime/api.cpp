@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "dtype_table.h"
+#include "model_file.h"
 #include "module.h"
 #include "validate.h"
 
@@ -73,6 +74,43 @@ std::vector<float> Embedding::get_weight() const {
 QuantizedWeight Embedding::get_quantized_weight() const { return m_->quantized_weight(); }
 const EmbeddingOptions& Embedding::options() const { return m_->options(); }
 
+namespace {
+
+std::shared_ptr<const Module> from_quantized(Kind kind, const QuantizedWeight& w,
+                                             const EmbeddingBagOptions& o) {
+  if (w.rows != o.num_embeddings || w.cols != o.embedding_dim) {
+    throw InvalidArgument("weight: a " + std::to_string(w.rows) + " x " + std::to_string(w.cols) +
+                          " weight does not match options " + std::to_string(o.num_embeddings) +
+                          " x " + std::to_string(o.embedding_dim));
+  }
+  return Module::from_quantized(kind, w.qparams, w.data.data(), w.data.size(), o);
+}
+
+// A loaded module of the kind the caller asked for.
+std::shared_ptr<const Module> load_kind(Kind kind, const std::string& path) {
+  std::shared_ptr<const Module> m = detail::load_module(path);
+  if (m->kind() != kind) {
+    const bool bag = m->kind() == Kind::EmbeddingBag;
+    throw InvalidArgument(
+        "path: '" + path + "' holds an " +
+        (bag ? "EmbeddingBag; use EmbeddingBag::load" : "Embedding; use Embedding::load"));
+  }
+  return m;
+}
+
+}  // namespace
+
+Embedding Embedding::from_quantized(const QuantizedWeight& weight,
+                                    const EmbeddingOptions& options) {
+  EmbeddingBagOptions o;
+  static_cast<EmbeddingOptions&>(o) = options;
+  return Embedding(qembed::from_quantized(Kind::Embedding, weight, o));
+}
+void Embedding::save(const std::string& path) const { detail::save_module(*m_, path); }
+Embedding Embedding::load(const std::string& path) {
+  return Embedding(load_kind(Kind::Embedding, path));
+}
+
 EmbeddingBag::EmbeddingBag(std::shared_ptr<const Module> m) : m_(std::move(m)) {}
 
 EmbeddingBag EmbeddingBag::from_float(const float* weight, const EmbeddingBagOptions& options,
@@ -135,5 +173,14 @@ std::vector<float> EmbeddingBag::get_weight() const {
 
 QuantizedWeight EmbeddingBag::get_quantized_weight() const { return m_->quantized_weight(); }
 const EmbeddingBagOptions& EmbeddingBag::options() const { return m_->options(); }
+
+EmbeddingBag EmbeddingBag::from_quantized(const QuantizedWeight& weight,
+                                          const EmbeddingBagOptions& options) {
+  return EmbeddingBag(qembed::from_quantized(Kind::EmbeddingBag, weight, options));
+}
+void EmbeddingBag::save(const std::string& path) const { detail::save_module(*m_, path); }
+EmbeddingBag EmbeddingBag::load(const std::string& path) {
+  return EmbeddingBag(load_kind(Kind::EmbeddingBag, path));
+}
 
 }  // namespace qembed

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "dispatch.h"
+#include "model_file.h"
 #include "module.h"
 #include "qembed/qembed.h"
 
@@ -159,6 +160,54 @@ qembed_status qembed_embedding_bag_forward(const qembed_module* module, const vo
 
 qembed_status qembed_get_weight(const qembed_module* module, float* out, int64_t out_len) {
   return guarded([&] { module_of(module).get_weight(out, out_len); });
+}
+
+qembed_status qembed_module_save(const qembed_module* module, const char* path) {
+  return guarded([&] {
+    const detail::Module& m = module_of(module);
+    if (path == nullptr) throw InvalidArgument("path must not be NULL");
+    detail::save_module(m, path);
+  });
+}
+
+qembed_status qembed_module_load(const char* path, qembed_module** out) {
+  return guarded([&] {
+    if (out == nullptr) throw InvalidArgument("out must not be NULL");
+    if (path == nullptr) throw InvalidArgument("path must not be NULL");
+    auto m = detail::load_module(path);
+    *out = new qembed_module{std::move(m)};
+  });
+}
+
+qembed_status qembed_module_load_buffer(const void* data, int64_t size, qembed_module** out) {
+  return guarded([&] {
+    if (out == nullptr) throw InvalidArgument("out must not be NULL");
+    if (size < 0) throw InvalidArgument("size must be >= 0, got " + std::to_string(size));
+    if (data == nullptr && size > 0) throw InvalidArgument("data must not be NULL");
+    auto m = detail::load_module(static_cast<const uint8_t*>(data), static_cast<uint64_t>(size),
+                                 "buffer");
+    *out = new qembed_module{std::move(m)};
+  });
+}
+
+qembed_status qembed_module_options(const qembed_module* module, qembed_options* out,
+                                    int* is_embedding_bag) {
+  return guarded([&] {
+    const detail::Module& m = module_of(module);
+    if (out == nullptr) throw InvalidArgument("out must not be NULL");
+    const EmbeddingBagOptions& o = m.options();
+    qembed_options r{};
+    r.num_embeddings = o.num_embeddings;
+    r.embedding_dim = o.embedding_dim;
+    r.padding_idx = o.padding_idx ? *o.padding_idx : QEMBED_NO_PADDING_IDX;
+    r.has_max_norm = o.max_norm.has_value();
+    r.max_norm = o.max_norm.value_or(0.0);
+    r.norm_type = o.norm_type;
+    r.mode = static_cast<qembed_mode>(o.mode);
+    r.include_last_offset = o.include_last_offset;
+    *out = r;
+    if (is_embedding_bag != nullptr) *is_embedding_bag = m.kind() == detail::Kind::EmbeddingBag;
+  });
 }
 
 const char* qembed_last_error(void) { return t_last_error.c_str(); }

@@ -89,15 +89,10 @@ AlignedBytes AlignedBytes::allocate(size_t size) {
   return b;
 }
 
-std::shared_ptr<const Module> Module::from_float(Kind kind, const float* weight,
-                                                 const EmbeddingBagOptions& options,
-                                                 const QParams* qparams) {
+std::shared_ptr<Module> Module::allocate(Kind kind, const EmbeddingBagOptions& options,
+                                         const QParams& q) {
   install_error_handler();
-  validate_options(options, kind == Kind::EmbeddingBag);
   const int64_t rows = options.num_embeddings, dim = options.embedding_dim;
-  QParams q = validate_qparams(qparams, rows, dim);
-  validate_weight(weight, rows, dim);
-
   std::shared_ptr<Module> m(new Module());
   m->kind_ = kind;
   m->options_ = options;
@@ -112,29 +107,12 @@ std::shared_ptr<const Module> Module::from_float(Kind kind, const float* weight,
   m->format_ = stored_format(q);
   const fmt::Format& f = fmt::format(m->format_);
   m->row_elems_ = fmt::row_elements(f, dim);
-  const int eb = fmt::element_bytes(f.codes);
-  const int64_t row_bytes = m->row_elems_ * eb;
-  const int64_t bytes = checked_mul(rows, row_bytes, "weight");
+  const int64_t bytes = checked_mul(rows, m->stored_row_bytes(), "weight");
   if (bytes > kMaxTableBytes) {
     throw Unsupported("weight: the stored table needs " + std::to_string(bytes) +
                       " bytes; this build addresses tables up to 2 GiB");
   }
   m->table_ = AlignedBytes::allocate(static_cast<size_t>(bytes));
-  uint8_t* table = m->table_.data.get();
-
-  if (f.codes == fmt::Codes::F32) {
-    std::memcpy(table, weight, static_cast<size_t>(bytes));
-    return m;
-  }
-  if (f.codes == fmt::Codes::F16) {
-    for (int64_t i = 0; i < rows * dim; ++i) {
-      const uint16_t h = float_to_half_bits(weight[i]);
-      std::memcpy(table + 2 * i, &h, 2);
-    }
-    return m;
-  }
-
-  // Quantize through the Halide kernel in row chunks, then pack the int32 codes.
   if (f.layout == fmt::QParamLayout::Col) {
     const bool per_tensor = q.qscheme == QScheme::PerTensorAffine;
     m->col_scale_.assign(dim, q.scale[0]);
@@ -150,6 +128,57 @@ std::shared_ptr<const Module> Module::from_float(Kind kind, const float* weight,
       m->col_zero_point_.push_back(m->col_zero_point_.back());
     }
   }
+  return m;
+}
+
+void Module::store_row(int64_t r, const int32_t* codes) {
+  const fmt::Format& f = fmt::format(format_);
+  const int64_t row_bytes = stored_row_bytes();
+  uint8_t* row = table_.data.get() + r * row_bytes;
+  switch (f.codes) {
+    case fmt::Codes::U8:
+    case fmt::Codes::I8:
+      for (int64_t j = 0; j < dim(); ++j) row[j] = static_cast<uint8_t>(codes[j]);
+      break;
+    case fmt::Codes::U4:  // the 4-bit pack: two codes per byte, low nibble first
+      for (int64_t j = 0; j < dim(); ++j)
+        row[j / 2] |= static_cast<uint8_t>((codes[j] & 15) << (4 * (j % 2)));
+      break;
+    default:
+      std::memcpy(row, codes, static_cast<size_t>(dim()) * 4);
+      break;
+  }
+  if (f.layout == fmt::QParamLayout::Row) {  // fused qparams after the codes
+    uint8_t* qp = row + row_bytes - 8;
+    std::memcpy(qp, &qparams_.scale[r], 4);
+    std::memcpy(qp + 4, &qparams_.zero_point[r], 4);
+  }
+}
+
+std::shared_ptr<const Module> Module::from_float(Kind kind, const float* weight,
+                                                 const EmbeddingBagOptions& options,
+                                                 const QParams* qparams) {
+  validate_options(options, kind == Kind::EmbeddingBag);
+  const int64_t rows = options.num_embeddings, dim = options.embedding_dim;
+  const QParams q = validate_qparams(qparams, rows, dim);
+  validate_weight(weight, rows, dim);
+  std::shared_ptr<Module> m = allocate(kind, options, q);
+  uint8_t* table = m->table_.data.get();
+
+  const fmt::Format& f = fmt::format(m->format_);
+  if (f.codes == fmt::Codes::F32) {
+    std::memcpy(table, weight, m->table_.size);
+    return m;
+  }
+  if (f.codes == fmt::Codes::F16) {
+    for (int64_t i = 0; i < rows * dim; ++i) {
+      const uint16_t h = float_to_half_bits(weight[i]);
+      std::memcpy(table + 2 * i, &h, 2);
+    }
+    return m;
+  }
+
+  // Quantize through the Halide kernel in row chunks, then pack the int32 codes.
   const KernelSet& k = active_kernels();
   const bool float_zp = q.qscheme == QScheme::PerChannelAffineFloatQParams;
   const QuantizeKernel quantize = float_zp ? k.quantize_float_zp : k.quantize_int_zp;
@@ -170,28 +199,65 @@ std::shared_ptr<const Module> Module::from_float(Kind kind, const float* weight,
     check_kernel(quantize(wbuf.get(), sbuf.get(), zbuf.get(), axis, static_cast<int32_t>(info.qmin),
                           static_cast<int32_t>(info.qmax), cbuf.get()),
                  "quantize");
-    for (int32_t i = 0; i < n; ++i) {
-      uint8_t* row = table + (r0 + i) * row_bytes;
-      const int32_t* c = codes.data() + static_cast<int64_t>(i) * dim;
-      switch (f.codes) {
-        case fmt::Codes::U8:
-        case fmt::Codes::I8:
-          for (int64_t j = 0; j < dim; ++j) row[j] = static_cast<uint8_t>(c[j]);
-          break;
-        case fmt::Codes::U4:  // the 4-bit pack: two codes per byte, low nibble first
-          for (int64_t j = 0; j < dim; ++j)
-            row[j / 2] |= static_cast<uint8_t>(c[j] << (4 * (j % 2)));
-          break;
-        default:
-          std::memcpy(row, c, static_cast<size_t>(dim) * 4);
-          break;
-      }
-      if (f.layout == fmt::QParamLayout::Row) {  // fused qparams after the codes
-        uint8_t* qp = row + row_bytes - 8;
-        std::memcpy(qp, &q.scale[r0 + i], 4);
-        std::memcpy(qp + 4, &q.zero_point[r0 + i], 4);
+    for (int32_t i = 0; i < n; ++i) m->store_row(r0 + i, codes.data() + int64_t{i} * dim);
+  }
+  return m;
+}
+
+std::shared_ptr<const Module> Module::from_quantized(Kind kind, const QParams& qparams,
+                                                     const uint8_t* data, uint64_t size,
+                                                     const EmbeddingBagOptions& options) {
+  validate_options(options, kind == Kind::EmbeddingBag);
+  const int64_t rows = options.num_embeddings, dim = options.embedding_dim;
+  const QParams q = validate_qparams(&qparams, rows, dim);
+  const fmt::Codes codes = fmt::format(stored_format(q)).codes;
+  const int64_t n = rows * dim;  // validate_options bounds both
+  const int64_t expected = codes == fmt::Codes::U4 ? (n + 1) / 2 : n * fmt::element_bytes(codes);
+  if (size != static_cast<uint64_t>(expected)) {
+    throw InvalidArgument("weight: " + std::string(dtype_info(q.dtype).name) + " codes of a " +
+                          std::to_string(rows) + " x " + std::to_string(dim) + " weight take " +
+                          std::to_string(expected) + " bytes, got " + std::to_string(size));
+  }
+  if (data == nullptr) throw InvalidArgument("weight must not be NULL");
+  // Float weights must be finite, as from_float requires (an all-ones exponent is inf/NaN).
+  if (codes == fmt::Codes::F32 || codes == fmt::Codes::F16) {
+    const bool f32 = codes == fmt::Codes::F32;
+    for (int64_t i = 0; i < n; ++i) {
+      uint32_t bits = 0;
+      std::memcpy(&bits, data + (f32 ? 4 : 2) * i, f32 ? 4 : 2);
+      const uint32_t exp_mask = f32 ? 0x7F800000u : 0x7C00u;
+      if ((bits & exp_mask) == exp_mask) {
+        throw InvalidArgument("weight must be finite, but weight[" + std::to_string(i / dim) +
+                              "][" + std::to_string(i % dim) + "] is inf or NaN");
       }
     }
+  }
+  std::shared_ptr<Module> m = allocate(kind, options, q);
+  if (codes == fmt::Codes::F32 || codes == fmt::Codes::F16) {  // stored as given
+    std::memcpy(m->table_.data.get(), data, size);
+    return m;
+  }
+  std::vector<int32_t> row(static_cast<size_t>(dim));
+  const uint8_t* src = data;
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < dim; ++c) {
+      const int64_t i = r * dim + c;
+      switch (codes) {
+        case fmt::Codes::U8:
+          row[c] = src[i];
+          break;
+        case fmt::Codes::I8:
+          row[c] = static_cast<int8_t>(src[i]);
+          break;
+        case fmt::Codes::U4:  // PyTorch packs the flattened tensor: rows may share bytes
+          row[c] = (src[i / 2] >> (4 * (i % 2))) & 15;
+          break;
+        default:
+          std::memcpy(&row[c], src + 4 * i, 4);
+          break;
+      }
+    }
+    m->store_row(r, row.data());
   }
   return m;
 }

@@ -30,6 +30,12 @@ class Module {
                                                   const EmbeddingBagOptions& options,
                                                   const QParams* qparams);
 
+  // Validates options, qparams and the codes' size, then stores the codes as given
+  // (`size` bytes in QuantizedWeight's layout: PyTorch's int_repr()).
+  static std::shared_ptr<const Module> from_quantized(Kind kind, const QParams& qparams,
+                                                      const uint8_t* data, uint64_t size,
+                                                      const EmbeddingBagOptions& options);
+
   Kind kind() const { return kind_; }
   const EmbeddingBagOptions& options() const { return options_; }
   const QParams& qparams() const { return qparams_; }
@@ -46,6 +52,12 @@ class Module {
 
  private:
   Module() = default;
+  // A module for validated options and qparams with a zeroed table (and the per-column
+  // qparam vectors filled): the part from_float and from_quantized share.
+  static std::shared_ptr<Module> allocate(Kind kind, const EmbeddingBagOptions& options,
+                                          const QParams& q);
+  // Packs one row of integer codes (and its fused qparams) into the table.
+  void store_row(int64_t row, const int32_t* codes);
   struct TableViews;
   // Runs a validated bag forward with bag begins `begins` (num_bags entries).
   void run_bags(const Indices& indices, const void* begins, int64_t num_bags,

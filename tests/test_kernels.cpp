@@ -16,28 +16,8 @@ using qembed::Mode;
 using qembed::QParams;
 using qembed::QScheme;
 
-struct Scheme {
-  QScheme qscheme;
-  DType dtype;
-  int64_t axis;
-};
-
-// Every qscheme x dtype x axis of the contract.
-std::vector<Scheme> all_schemes() {
-  std::vector<Scheme> s = {{QScheme::None, DType::Float32, 0},
-                           {QScheme::PerTensorAffine, DType::Float16, 0},
-                           {QScheme::PerChannelAffineFloatQParams, DType::Float16, 0}};
-  for (DType d : {DType::QUInt8, DType::QInt8, DType::QInt32}) {
-    s.push_back({QScheme::PerTensorAffine, d, 0});
-    s.push_back({QScheme::PerChannelAffine, d, 0});
-    s.push_back({QScheme::PerChannelAffine, d, 1});
-  }
-  for (DType d : {DType::QUInt8, DType::QInt8, DType::QUInt4x2}) {
-    s.push_back({QScheme::PerChannelAffineFloatQParams, d, 0});
-    s.push_back({QScheme::PerChannelAffineFloatQParams, d, 1});
-  }
-  return s;
-}
+using qtest::all_schemes;
+using qtest::Scheme;
 
 const int64_t kDims[] = {1, 2, 3, 7, 8, 16, 31, 64, 100, 128, 257};
 

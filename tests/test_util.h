@@ -98,6 +98,30 @@ inline qembed::QParams make_qparams(std::mt19937& rng, qembed::QScheme qs, qembe
   return q;
 }
 
+struct Scheme {
+  qembed::QScheme qscheme;
+  qembed::DType dtype;
+  int64_t axis;
+};
+
+// Every qscheme x dtype x axis of the contract.
+inline std::vector<Scheme> all_schemes() {
+  std::vector<Scheme> s = {
+      {qembed::QScheme::None, qembed::DType::Float32, 0},
+      {qembed::QScheme::PerTensorAffine, qembed::DType::Float16, 0},
+      {qembed::QScheme::PerChannelAffineFloatQParams, qembed::DType::Float16, 0}};
+  for (qembed::DType d : {qembed::DType::QUInt8, qembed::DType::QInt8, qembed::DType::QInt32}) {
+    s.push_back({qembed::QScheme::PerTensorAffine, d, 0});
+    s.push_back({qembed::QScheme::PerChannelAffine, d, 0});
+    s.push_back({qembed::QScheme::PerChannelAffine, d, 1});
+  }
+  for (qembed::DType d : {qembed::DType::QUInt8, qembed::DType::QInt8, qembed::DType::QUInt4x2}) {
+    s.push_back({qembed::QScheme::PerChannelAffineFloatQParams, d, 0});
+    s.push_back({qembed::QScheme::PerChannelAffineFloatQParams, d, 1});
+  }
+  return s;
+}
+
 // Base of the tests that run once per kernel target this CPU supports: forces the target
 // for the test, restores the best one after.
 class PerTarget : public ::testing::TestWithParam<std::string> {

@@ -62,6 +62,16 @@ QEMBED_API qembed_status qembed_embedding_bag_forward(const qembed_module* modul
 QEMBED_API qembed_status qembed_get_weight(const qembed_module* module, float* out, int64_t out_len);
 QEMBED_API const char* qembed_last_error(void);   /* this thread's message for its last failed call */
 QEMBED_API const char* qembed_kernel_target(void); /* Halide target of the kernels running on this CPU */
+/* Module files: safetensors with PyTorch's state_dict names and the options in its
+ * metadata (README, "Module files"). save writes through a temporary file renamed into
+ * place; load refuses a truncated, corrupt or mismatched file with a message and leaves
+ * *out untouched. load_buffer reads a file image held in memory. */
+QEMBED_API qembed_status qembed_module_save(const qembed_module* module, const char* path);
+QEMBED_API qembed_status qembed_module_load(const char* path, qembed_module** out);
+QEMBED_API qembed_status qembed_module_load_buffer(const void* data, int64_t size, qembed_module** out);
+/* What a module is: its options (and, when non-NULL, *is_embedding_bag = 0 or 1). */
+QEMBED_API qembed_status qembed_module_options(const qembed_module* module, qembed_options* out,
+                                    int* is_embedding_bag);
 /* Threads a forward call may use: 0 = one per core (the default), at most 256. Not to be
  * called while a forward runs on another thread. */
 QEMBED_API qembed_status qembed_set_num_threads(int num_threads);

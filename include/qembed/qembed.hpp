@@ -132,6 +132,15 @@ class QEMBED_API Embedding {
   const EmbeddingOptions& options() const;
   static std::string name() { return "QuantizedEmbedding(Reference)"; }
 
+  // A module from codes in get_quantized_weight()'s layout (a bit-exact round trip).
+  static Embedding from_quantized(const QuantizedWeight& weight, const EmbeddingOptions& options);
+  // Module files (safetensors, PyTorch's state_dict names; the README's "Module files").
+  // save writes through a temporary file renamed into place; load throws InvalidArgument
+  // naming the file and the rule a damaged or mismatched file broke, and for a file that
+  // holds an EmbeddingBag.
+  void save(const std::string& path) const;
+  static Embedding load(const std::string& path);
+
  private:
   explicit Embedding(std::shared_ptr<const detail::Module> m);
   std::shared_ptr<const detail::Module> m_;
@@ -157,6 +166,11 @@ class QEMBED_API EmbeddingBag {
   QuantizedWeight get_quantized_weight() const;
   const EmbeddingBagOptions& options() const;
   static std::string name() { return "QuantizedEmbedding(Reference)"; }
+
+  static EmbeddingBag from_quantized(const QuantizedWeight& weight,
+                                     const EmbeddingBagOptions& options);
+  void save(const std::string& path) const;
+  static EmbeddingBag load(const std::string& path);  // throws for a file holding an Embedding
 
  private:
   explicit EmbeddingBag(std::shared_ptr<const detail::Module> m);
