@@ -30,6 +30,14 @@ constexpr const char* kTorchQSchemes[] = {"None", "torch.per_tensor_affine",
                                           "torch.per_channel_affine",
                                           "torch.per_channel_affine_float_qparams"};
 constexpr const char* kModes[] = {"sum", "mean", "max"};
+// The safetensors dtype of the `weight` tensor, indexed by fmt::Codes.
+constexpr const char* kCodeDTypes[] = {"F32", "F16", "U8", "I8", "U8", "I32"};
+
+// The `weight` tensor's shape: int_repr()'s, flat for quint4x2 (two codes per byte).
+std::vector<int64_t> weight_shape(fmt::Codes codes, int64_t rows, int64_t dim) {
+  if (codes == fmt::Codes::U4) return {(rows * dim + 1) / 2};
+  return {rows, dim};
+}
 
 std::string py_bool(bool b) { return b ? "True" : "False"; }
 
@@ -189,9 +197,7 @@ void save_module(const Module& m, const std::string& path) {
     meta["include_last_offset"] = py_bool(o.include_last_offset);
   }
 
-  const fmt::Codes codes = dtype_info(q.dtype).codes;
-  const int64_t rows = m.rows(), dim = m.dim();
-  static const char* const kCodeDTypes[] = {"F32", "F16", "U8", "I8", "U8", "I32"};
+  const fmt::Codes codes = fmt::format(stored_format(q)).codes;  // qscheme None: F32
   std::vector<safetensors::TensorData> tensors;
   // The qparams first (4-byte values), so the weight starts 4-byte aligned after them.
   std::vector<float> scale = q.scale, float_zp = q.zero_point;
@@ -204,7 +210,9 @@ void save_module(const Module& m, const std::string& path) {
       float_zp = {0.0f};
     }
     const bool float_qparams = q.qscheme == QScheme::PerChannelAffineFloatQParams;
-    for (const float z : float_zp) int_zp.push_back(static_cast<int32_t>(z));
+    if (!float_qparams) {  // integral and within +-2^24 (validate_qparams)
+      for (const float z : float_zp) int_zp.push_back(static_cast<int32_t>(z));
+    }
     const std::vector<int64_t> shape =
         per_channel ? std::vector<int64_t>{static_cast<int64_t>(scale.size())}
                     : std::vector<int64_t>{};
@@ -216,11 +224,8 @@ void save_module(const Module& m, const std::string& path) {
     }
     if (per_channel) tensors.push_back({"weight_axis", "I32", {}, axis.data(), 4});
   }
-  const std::vector<int64_t> wshape = codes == fmt::Codes::U4
-                                          ? std::vector<int64_t>{(rows * dim + 1) / 2}
-                                          : std::vector<int64_t>{rows, dim};
-  tensors.push_back(
-      {"weight", kCodeDTypes[static_cast<int>(codes)], wshape, w.data.data(), w.data.size()});
+  tensors.push_back({"weight", kCodeDTypes[static_cast<int>(codes)],
+                     weight_shape(codes, m.rows(), m.dim()), w.data.data(), w.data.size()});
   const std::string head = safetensors::header(meta, tensors);
 
   const std::string tmp = path + ".tmp" + std::to_string(::getpid());
@@ -303,14 +308,10 @@ std::shared_ptr<const Module> load_module(const uint8_t* bytes, uint64_t size,
     }
   }
 
-  const fmt::Codes codes = dtype_info(q.dtype).codes;
-  static const char* const kCodeDTypes[] = {"F32", "F16", "U8", "I8", "U8", "I32"};
+  const fmt::Codes codes = fmt::format(stored_format(q)).codes;  // qscheme None: F32
   const safetensors::TensorInfo& w = f.tensors.at("weight");
   const std::string want = kCodeDTypes[static_cast<int>(codes)];
-  const int64_t n = o.num_embeddings * o.embedding_dim;
-  const std::vector<int64_t> wshape = codes == fmt::Codes::U4
-                                          ? std::vector<int64_t>{(n + 1) / 2}
-                                          : std::vector<int64_t>{o.num_embeddings, o.embedding_dim};
+  const std::vector<int64_t> wshape = weight_shape(codes, o.num_embeddings, o.embedding_dim);
   if (w.dtype != want || w.shape != wshape) {
     std::string shape;
     for (const int64_t d : wshape) shape += (shape.empty() ? "" : ", ") + std::to_string(d);

@@ -6,10 +6,12 @@
 
 #include <cmath>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 
 #include "qembed/qembed.h"
+#include "safetensors.h"
 #include "test_util.h"
 
 namespace {
@@ -201,6 +203,61 @@ TEST_P(Golden, MatchesPyTorchReferenceModules) {
   const std::vector<GoldenCase> cases = load();
   ASSERT_GE(cases.size(), 40u);
   for (const GoldenCase& c : cases) check_case(c);
+}
+
+// Modules exported from PyTorch by tools/export_torch.py (tests/golden/make_exports.py)
+// load through the C ABI and reproduce PyTorch's forward bit for bit.
+std::vector<uint8_t> file_bytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  EXPECT_TRUE(f.good()) << "missing " << path;
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), {});
+}
+
+template <typename T>
+std::vector<T> tensor_values(const qembed::detail::safetensors::File& f, const std::string& name) {
+  const auto& t = f.tensors.at(name);
+  std::vector<T> v(static_cast<size_t>(t.numel()));
+  std::memcpy(v.data(), f.bytes_of(t), v.size() * sizeof(T));
+  return v;
+}
+
+TEST_P(Golden, LoadsPyTorchExportsAndMatchesTheirOutputs) {
+  const std::string dir = std::string(QEMBED_GOLDEN_DIR) + "/exports/";
+  const char* const names[] = {"bag_u8_rowwise_sum_weighted", "bag_u4_rowwise_mean",
+                               "embedding_i8_per_tensor", "bag_i32_per_column_max",
+                               "embedding_f16"};
+  for (const std::string name : names) {
+    SCOPED_TRACE(name);
+    qembed_module* m = nullptr;
+    ASSERT_EQ(qembed_module_load((dir + name + ".safetensors").c_str(), &m), QEMBED_OK)
+        << qembed_last_error();
+    const std::vector<uint8_t> bytes = file_bytes(dir + name + ".expected.safetensors");
+    const auto expected = qembed::detail::safetensors::parse(bytes.data(), bytes.size(), name);
+    const std::vector<int64_t> idx = tensor_values<int64_t>(expected, "indices");
+    const std::vector<float> want = tensor_values<float>(expected, "output");
+    std::vector<float> got(want.size());
+    qembed_options o{};
+    int is_bag = -1;
+    ASSERT_EQ(qembed_module_options(m, &o, &is_bag), QEMBED_OK);
+    const int64_t n = static_cast<int64_t>(idx.size()), len = static_cast<int64_t>(got.size());
+    if (is_bag == 1) {
+      const std::vector<int64_t> off = tensor_values<int64_t>(expected, "offsets");
+      const bool weighted = expected.tensors.count("per_sample_weights") != 0;
+      const std::vector<float> psw =
+          weighted ? tensor_values<float>(expected, "per_sample_weights") : std::vector<float>();
+      ASSERT_EQ(qembed_embedding_bag_forward(m, idx.data(), n, off.data(),
+                                             static_cast<int64_t>(off.size()), QEMBED_INT64,
+                                             weighted ? psw.data() : nullptr, got.data(), len),
+                QEMBED_OK)
+          << qembed_last_error();
+    } else {
+      ASSERT_EQ(qembed_embedding_forward(m, idx.data(), QEMBED_INT64, n, got.data(), len),
+                QEMBED_OK)
+          << qembed_last_error();
+    }
+    EXPECT_TRUE(qtest::bits_equal(got, want));
+    qembed_module_free(m);
+  }
 }
 
 QTEST_FOR_EVERY_TARGET(Golden);
