@@ -54,7 +54,7 @@ class EmbeddingGenerator : public Generator<EmbeddingGenerator> {
     if (!get_auto_schedule()) {  // the autoschedulers cannot plan around a raw pointer
       stages::RowsAhead prefetch =
           stages::rows_ahead(t, table, indices, indices.dim(0).extent(), prefetch_distance,
-                             schedules::tile_code_bytes(t.format, get_target(), p));
+                             schedules::tile_code_bytes(t.format, get_target(), p), get_target());
       value = stages::after(prefetch(i, c), value);
     }
     out(c, i) = value;

@@ -16,9 +16,11 @@ namespace qembed::stages {
 // Requests (into L1) the lines of stored row `row` that column `col`'s pass reads: the
 // line of col's code, the line `span_bytes` - 1 bytes later (a tile of codes may straddle
 // two lines; rows are not line-aligned), and, for fused qparams, the row's last line.
-// `table` must be the pipeline's table input (its host pointer is what is prefetched).
+// `table` must be the pipeline's table input (its host pointer is what is prefetched);
+// offsets are 64-bit on `target`s with large_buffers, else 32-bit.
 Halide::Expr prefetch_row(const StoredTable& t, const Halide::ImageParam& table,
-                          const Halide::Expr& row, const Halide::Expr& col, int span_bytes);
+                          const Halide::Expr& row, const Halide::Expr& col, int span_bytes,
+                          const Halide::Target& target);
 
 // prefetch(j, c): requests what entry j + distance (clamped to num_indices - 1) reads at
 // column c, as prefetch_row does. `distance` is a runtime input: the best one depends on
@@ -26,7 +28,7 @@ Halide::Expr prefetch_row(const StoredTable& t, const Halide::ImageParam& table,
 using RowsAhead = std::function<Halide::Expr(const Halide::Expr& j, const Halide::Expr& c)>;
 RowsAhead rows_ahead(const StoredTable& t, const Halide::ImageParam& table,
                      const Halide::Func& indices, const Halide::Expr& num_indices,
-                     const Halide::Expr& distance, int span_bytes);
+                     const Halide::Expr& distance, int span_bytes, const Halide::Target& target);
 
 // `value`, evaluated after `side_effect` (which must stay in the loop computing value).
 Halide::Expr after(const Halide::Expr& side_effect, const Halide::Expr& value);

@@ -50,9 +50,14 @@ ScheduleParams params_for(const Target& target, int vectors_per_tile, const std:
   ScheduleParams p;
   if (target.arch == Target::X86) p.vectors_per_tile = 8;
   if (!schedules.empty()) {
-    const Target mine = target.without_feature(Target::NoRuntime);
+    // Entries name the CPU target; the build adds code generation options (no_runtime,
+    // large_buffers) that do not select a schedule.
+    auto cpu_target = [](const Target& t) {
+      return t.without_feature(Target::NoRuntime).without_feature(Target::LargeBuffers);
+    };
+    const Target mine = cpu_target(target);
     for (const sched::Entry& e : sched::read(schedules)) {
-      if (e.pipeline != pipeline || Target(e.target).without_feature(Target::NoRuntime) != mine) {
+      if (e.pipeline != pipeline || cpu_target(Target(e.target)) != mine) {
         continue;
       }
       p.vectors_per_tile = e.get_int("vectors_per_tile", p.vectors_per_tile);

@@ -22,9 +22,9 @@
 #else
 #define QEMBED_ASM_LABEL(symbol) __asm__("\"" symbol "\"")
 #endif
-#define QEMBED_KERNEL(tid, op, format, itype, symbol, distance) \
-  extern "C" decltype(qembed_k_##op##_##format##_##itype)       \
-      qembed_e_##tid##_##op##_##format##_##itype QEMBED_ASM_LABEL(symbol);
+#define QEMBED_KERNEL(tid, addr, op, format, itype, symbol, distance) \
+  extern "C" decltype(qembed_k_##op##_##format##_##itype)             \
+      qembed_e_##tid##_##addr##_##op##_##format##_##itype QEMBED_ASM_LABEL(symbol);
 #define QEMBED_QUANTIZE(tid, zp, symbol)                                                       \
   extern "C" decltype(qembed_k_quantize_##zp) qembed_e_##tid##_quantize_##zp QEMBED_ASM_LABEL( \
       symbol);
@@ -44,23 +44,39 @@ enum TargetIndex {
   kTargetCount
 };
 
-std::vector<KernelSet> build_table() {
-  std::vector<KernelSet> t(kTargetCount);
-#define QEMBED_TARGET(tid, target_string) t[kTarget_##tid].target = target_string;
+// The table: small- and large-addressing sets per target (the large vector stays empty
+// when the build has no large kernels).
+struct Table {
+  std::vector<KernelSet> small, large;
+};
+
+Table build_table() {
+  Table table;
+  std::vector<KernelSet> sets[2] = {std::vector<KernelSet>(kTargetCount),
+                                    std::vector<KernelSet>(kTargetCount)};
+  enum { kAddr_small = 0, kAddr_large = 1 };
+  bool has_large = false;
+#define QEMBED_TARGET(tid, target_string) \
+  sets[0][kTarget_##tid].target = sets[1][kTarget_##tid].target = target_string;
 #include "qembed_kernel_targets.inc"
 #undef QEMBED_TARGET
-#define QEMBED_KERNEL(tid, op, format, itype, symbol, distance)                              \
-  t[kTarget_##tid].op[static_cast<int>(fmt::FormatId::format)][kSlot_##itype] =              \
-      &qembed_e_##tid##_##op##_##format##_##itype;                                           \
-  t[kTarget_##tid]                                                                           \
-      .prefetch_distance[kOp_##op][static_cast<int>(fmt::FormatId::format)][kSlot_##itype] = \
-      distance;
-#define QEMBED_QUANTIZE(tid, zp, symbol) \
-  t[kTarget_##tid].quantize_##zp = &qembed_e_##tid##_quantize_##zp;
+#define QEMBED_KERNEL(tid, addr, op, format, itype, symbol, distance)              \
+  {                                                                                \
+    KernelSet& k = sets[kAddr_##addr][kTarget_##tid];                              \
+    const int f = static_cast<int>(fmt::FormatId::format);                         \
+    k.op[f][kSlot_##itype] = &qembed_e_##tid##_##addr##_##op##_##format##_##itype; \
+    k.prefetch_distance[kOp_##op][f][kSlot_##itype] = distance;                    \
+    has_large = has_large || kAddr_##addr == kAddr_large;                          \
+  }
+#define QEMBED_QUANTIZE(tid, zp, symbol)                                        \
+  sets[0][kTarget_##tid].quantize_##zp = sets[1][kTarget_##tid].quantize_##zp = \
+      &qembed_e_##tid##_quantize_##zp;
 #include "qembed_kernel_table.inc"
 #undef QEMBED_KERNEL
 #undef QEMBED_QUANTIZE
-  return t;
+  table.small = std::move(sets[0]);
+  if (has_large) table.large = std::move(sets[1]);
+  return table;
 }
 
 // Resolves a user's name for a target: the full string, a feature token, or "baseline".
@@ -105,8 +121,13 @@ std::once_flag g_init;
 }  // namespace
 
 const std::vector<KernelSet>& all_kernel_sets() {
-  static const std::vector<KernelSet> table = build_table();
-  return table;
+  static Table table = build_table();
+  static const bool linked = [] {
+    for (size_t i = 0; i < table.large.size(); ++i) table.small[i].large = &table.large[i];
+    return true;
+  }();
+  (void)linked;
+  return table.small;
 }
 
 const KernelSet& active_kernels() {

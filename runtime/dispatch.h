@@ -41,9 +41,16 @@ struct KernelSet {
   int32_t prefetch_distance[kOpCount][kFormatCount][2] = {};
   QuantizeKernel quantize_int_zp = nullptr;
   QuantizeKernel quantize_float_zp = nullptr;
+  // The same target's lookup kernels compiled with large_buffers (64-bit addressing),
+  // for tables over 2 GiB; null when the build has none (QEMBED_LARGE_BUFFERS=OFF) and
+  // for the tuner's candidates.
+  const KernelSet* large = nullptr;
 };
 
-// Every compiled target, best first.
+// Bytes above which a table needs the large-addressing kernels (Halide's 32-bit offsets).
+constexpr int64_t kMaxSmallTableBytes = 2147483647LL;
+
+// Every compiled target, best first (the small-addressing sets; each links its large one).
 const std::vector<KernelSet>& all_kernel_sets();
 // The kernels forward calls use now (see qembed::set_kernel_target).
 const KernelSet& active_kernels();

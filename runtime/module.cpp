@@ -107,10 +107,18 @@ std::shared_ptr<Module> Module::allocate(Kind kind, const EmbeddingBagOptions& o
   m->format_ = stored_format(q);
   const fmt::Format& f = fmt::format(m->format_);
   m->row_elems_ = fmt::row_elements(f, dim);
+  // The kernels take a row as one int32-extent buffer dimension; the table as a whole may
+  // pass 2 GiB (served by the large-addressing kernels, dispatch.h).
+  if (m->row_elems_ > kMaxExtent) {
+    throw Unsupported("options.embedding_dim: a stored row of " + std::to_string(m->row_elems_) +
+                      " elements exceeds 2^31 - 1");
+  }
   const int64_t bytes = checked_mul(rows, m->stored_row_bytes(), "weight");
-  if (bytes > kMaxTableBytes) {
+  m->large_table_ = bytes > kMaxSmallTableBytes;
+  if (m->large_table_ && active_kernels().large == nullptr) {
     throw Unsupported("weight: the stored table needs " + std::to_string(bytes) +
-                      " bytes; this build addresses tables up to 2 GiB");
+                      " bytes; this build has no kernels for tables over 2 GiB "
+                      "(QEMBED_LARGE_BUFFERS=OFF)");
   }
   m->table_ = AlignedBytes::allocate(static_cast<size_t>(bytes));
   if (f.layout == fmt::QParamLayout::Col) {
@@ -262,6 +270,16 @@ std::shared_ptr<const Module> Module::from_quantized(Kind kind, const QParams& q
   return m;
 }
 
+const KernelSet& Module::kernels() const {
+  const KernelSet& k = active_kernels();
+  if (!large_table_) return k;
+  if (k.large == nullptr) {  // the tuner's candidate kernels have no large twin
+    throw Unsupported(std::string("the active kernels (") + k.target +
+                      ") have no variant for tables over 2 GiB");
+  }
+  return *k.large;
+}
+
 void Module::embedding_forward(const Indices& indices, float* out, int64_t out_len) const {
   if (kind_ != Kind::Embedding) {
     throw InvalidArgument(
@@ -282,7 +300,7 @@ void Module::embedding_forward(const Indices& indices, float* out, int64_t out_l
 template <typename I>
 void Module::run_lookup_tasks(const I* idx, IndexType type, int64_t n, float* out) const {
   const int32_t d = static_cast<int32_t>(dim());
-  const KernelSet& k = active_kernels();
+  const KernelSet& k = kernels();
   const int fi = static_cast<int>(format_), si = slot(type);
   const EmbeddingKernel kernel = k.embedding[fi][si];
   const int32_t dist = k.prefetch_distance[kOp_embedding][fi][si];
@@ -352,7 +370,7 @@ void Module::run_bag_tasks(const Indices& indices, const I* idx, const I* begins
   const int64_t n = indices.size;
   const float dummy = 0.0f;
   const bool weighted = per_sample_weights != nullptr;
-  const KernelSet& k = active_kernels();
+  const KernelSet& k = kernels();
   const int fi = static_cast<int>(format_), si = slot(indices.type);
   const bool max = options_.mode == Mode::Max;
   const BagKernel kernel = max ? k.bag_max[fi][si] : k.bag_sum[fi][si];
@@ -403,7 +421,7 @@ void Module::get_weight(float* out, int64_t out_len) const {
   // An Embedding lookup of every row, without max_norm (get_weight never renormalizes),
   // in chunks spread over the thread pool (rows are read in order: no prefetch stage).
   const int32_t d = static_cast<int32_t>(dim());
-  const EmbeddingKernel kernel = active_kernels().embedding[static_cast<int>(format_)][kSlot_int32];
+  const EmbeddingKernel kernel = kernels().embedding[static_cast<int>(format_)][kSlot_int32];
   const int64_t chunks = (rows() + kWeightChunkRows - 1) / kWeightChunkRows;
   const ChunkGroups groups(chunks, pool_threads());
   parallel_for(groups.tasks, [&](int task) {

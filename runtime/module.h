@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "dispatch.h"
 #include "formats.h"
 #include "qembed/qembed.hpp"
 
@@ -71,6 +72,9 @@ class Module {
   void run_bag_tasks(const Indices& indices, const I* idx, const I* begins, int64_t num_bags,
                      const float* per_sample_weights, float* out) const;
   int32_t code_of(int64_t row, int64_t col) const;  // the stored integer code
+  // The active target's lookup kernels for this table: its large-addressing twin for a
+  // table over 2 GiB (dispatch.h).
+  const KernelSet& kernels() const;
   int64_t stored_row_bytes() const {  // bytes of one stored row, fused qparams included
     return row_elems_ * fmt::element_bytes(fmt::format(format_).codes);
   }
@@ -80,8 +84,9 @@ class Module {
   QParams qparams_;           // normalized: defaults filled in
   int64_t padding_row_ = -1;  // padding_idx wrapped into [0, rows), or -1
   fmt::FormatId format_ = fmt::FormatId::f32;
-  int64_t row_elems_ = 0;  // table-buffer elements per stored row
-  AlignedBytes table_;     // rows x row_elems_ elements
+  int64_t row_elems_ = 0;     // table-buffer elements per stored row
+  AlignedBytes table_;        // rows x row_elems_ elements
+  bool large_table_ = false;  // over kMaxSmallTableBytes: the large-addressing kernels
   // Per-column layouts' qparams: D long (D + 1 for 4-bit codes, see from_float).
   std::vector<float> col_scale_, col_zero_point_;
 };

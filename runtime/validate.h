@@ -11,8 +11,6 @@ namespace qembed::detail {
 
 // Largest count the kernels address with int32 (tables, index lists, bags).
 constexpr int64_t kMaxExtent = 2147483647LL;
-// Tables this build addresses (Halide kernels without large_buffers: 32-bit offsets).
-constexpr int64_t kMaxTableBytes = 2147483647LL;
 
 void validate_options(const EmbeddingBagOptions& o, bool is_bag);
 // Fills PyTorch's defaults (qparams == nullptr) and checks every qparams rule.

@@ -10,6 +10,7 @@
 #   the shared Halide runtime and the dispatch wrappers: nothing beyond the baseline
 #   (the last target), since they run before any target is chosen.
 # Usage: check-kernel-isa.sh <objdump> <libqembed_kernels.a> <target>...
+#   (the targets as compiled, code generation options included: QEMBED_COMPILE_TARGETS)
 set -euo pipefail
 objdump=$1 archive=$2
 shift 2

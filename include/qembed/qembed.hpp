@@ -47,7 +47,7 @@ struct QEMBED_API InvalidArgument : Error {
 struct QEMBED_API OutOfRange : Error {
   explicit OutOfRange(const std::string& w) : Error(QEMBED_ERR_OUT_OF_RANGE, w) {}
 };
-// Valid in PyTorch but not served by this build (e.g. a table over 2 GiB).
+// Valid in PyTorch but not served by this build (e.g. more memory than the machine has).
 struct QEMBED_API Unsupported : Error {
   explicit Unsupported(const std::string& w) : Error(QEMBED_ERR_UNSUPPORTED, w) {}
 };
