@@ -6,13 +6,25 @@
 # writes qembed_kernel_table.inc, from which the runtime builds its dispatch table.
 # Formats come from generators/formats.h.
 
+# The lookup ops; each format gets all of them but the prepacked family (below).
+set(QEMBED_OPS embedding bag_sum bag_max)
+
 # Formats: parsed from the X-macro in formats.h, so adding a format is one line there.
+# The prepacked family (ScaleBias* layouts: PyTorch's numerics, bag sums only) gets the
+# bag_sum op alone.
 file(READ "${PROJECT_SOURCE_DIR}/generators/formats.h" _formats_h)
-string(REGEX MATCHALL "\n  X\\([a-z0-9_]+," _format_entries "${_formats_h}")
+string(REGEX MATCHALL "\n  X\\([a-z0-9_]+, [A-Z0-9]+, [A-Za-z0-9]+\\)" _format_entries "${_formats_h}")
 set(QEMBED_FORMATS "")
 foreach(_entry IN LISTS _format_entries)
-  string(REGEX REPLACE "^\n  X\\(([a-z0-9_]+),$" "\\1" _name "${_entry}")
+  string(REGEX REPLACE "^\n  X\\(([a-z0-9_]+), [A-Z0-9]+, ([A-Za-z0-9]+)\\)$" "\\1;\\2" _fields "${_entry}")
+  list(GET _fields 0 _name)
+  list(GET _fields 1 _layout)
   list(APPEND QEMBED_FORMATS "${_name}")
+  if(_layout MATCHES "^ScaleBias")
+    set(_ops_${_name} bag_sum)
+  else()
+    set(_ops_${_name} ${QEMBED_OPS})
+  endif()
 endforeach()
 message(STATUS "qembed: formats ${QEMBED_FORMATS}")
 message(STATUS "qembed: kernel targets ${QEMBED_TARGETS}")
@@ -91,7 +103,6 @@ endfunction()
 
 set(QEMBED_INDEX_TYPES int32 int64)
 # op -> generator and its params
-set(QEMBED_OPS embedding bag_sum bag_max)
 set(_gen_embedding qembed_embedding)
 set(_params_embedding "")
 set(_gen_bag_sum qembed_embedding_bag)
@@ -151,7 +162,7 @@ endforeach()
 foreach(_addr IN LISTS QEMBED_ADDRESSING)
   foreach(_itype IN LISTS QEMBED_INDEX_TYPES)
     foreach(_format IN LISTS QEMBED_FORMATS)
-      foreach(_op IN LISTS QEMBED_OPS)
+      foreach(_op IN LISTS _ops_${_format})
         set(_pipeline ${_op}_${_format}_${_itype})  # the schedule files' name for it
         set(_k ${_pipeline})
         if(_addr STREQUAL "large")

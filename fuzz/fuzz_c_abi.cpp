@@ -5,6 +5,7 @@
 // message and an untouched output, and a failed create returns no module.
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -85,11 +86,32 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   const bool bag = in.ConsumeBool();
+  // Or a prepacked table: any bits, any bytes, a size at most what exists (usually the
+  // size the options imply).
+  const bool prepacked = bag && in.ConsumeBool();
+  std::vector<uint8_t> packed;
+  int bits = 0;
+  int64_t packed_size = 0;
+  if (prepacked) {
+    bits = in.ConsumeBool() ? 8 >> in.ConsumeIntegralInRange<int>(0, 2)
+                            : in.ConsumeIntegralInRange<int>(-1, 9);
+    const int64_t d = o.embedding_dim, b = bits > 0 ? bits : 8;
+    const int64_t want =
+        o.num_embeddings > 0 && d > 0 ? o.num_embeddings * ((d * b + 7) / 8 + (b == 8 ? 8 : 4)) : 0;
+    packed = in.ConsumeBytes<uint8_t>(static_cast<size_t>(std::min<int64_t>(want, 4096)));
+    packed.resize(static_cast<size_t>(std::min<int64_t>(want, 4096)));
+    packed_size = in.ConsumeBool()
+                      ? static_cast<int64_t>(packed.size())
+                      : in.ConsumeIntegralInRange<int64_t>(-1, static_cast<int64_t>(packed.size()));
+  }
   qembed_module* m = reinterpret_cast<qembed_module*>(0x1);  // must be overwritten or nulled
   const qembed_status created =
-      (bag ? qembed_embedding_bag_from_float : qembed_embedding_from_float)(
-          in.ConsumeBool() ? weight.data() : nullptr, in.ConsumeBool() ? &o : nullptr,
-          default_qparams ? nullptr : &q, &m);
+      prepacked ? qembed_embedding_bag_from_prepacked(in.ConsumeBool() ? packed.data() : nullptr,
+                                                      packed_size, bits,
+                                                      in.ConsumeBool() ? &o : nullptr, &m)
+                : (bag ? qembed_embedding_bag_from_float : qembed_embedding_from_float)(
+                      in.ConsumeBool() ? weight.data() : nullptr, in.ConsumeBool() ? &o : nullptr,
+                      default_qparams ? nullptr : &q, &m);
   if (created != QEMBED_OK) {
     require(qembed_last_error()[0] != '\0');
     return 0;

@@ -39,7 +39,6 @@ BagReduce bag_reduce(const BagInputs& in, BagMode mode, bool column_pairs) {
   br.count(b) = 0;
   br.count(b) += select(is_padding, 0, 1);
 
-  Expr v = in.rows(col, j);
   // The prefetch rides on the value read once per entry and column tile.
   auto with_prefetch = [&](const Expr& e) {
     return in.prefetch ? after(in.prefetch(j, col), e) : e;
@@ -47,13 +46,21 @@ BagReduce bag_reduce(const BagInputs& in, BagMode mode, bool column_pairs) {
   Func& acc = br.acc;
   if (mode == BagMode::SumOrMean) {
     Expr w = in.weights(clamp(j, 0, in.num_weights - 1));
-    Expr term = with_prefetch(select(in.has_weights, strict_float(v * w), v));
     acc(at(b)) = 0.0f;
+    Expr next;
+    if (in.accumulate) {
+      next = with_prefetch(in.accumulate(acc(at(b)), j, col, select(in.has_weights, w, 1.0f)));
+    } else {
+      Expr v = in.rows(col, j);
+      Expr term = with_prefetch(select(in.has_weights, strict_float(v * w), v));
+      next = strict_float(acc(at(b)) + term);
+    }
     // acc = fl(acc + term) in index order. Skipping (not adding +0) keeps acc exact.
-    acc(at(b)) = select(is_padding, acc(at(b)), strict_float(acc(at(b)) + term));
+    acc(at(b)) = select(is_padding, acc(at(b)), next);
     Expr divided = strict_float(acc(at(b)) / cast<float>(max(br.count(b), 1)));
     finished(at(b)) = select(in.mean, divided, acc(at(b)));
   } else {
+    Expr v = in.rows(col, j);
     // Start below every value; replace only when new > cur (as PyTorch, which starts
     // from the first non-padding row: the same result for every non-NaN row).
     acc(at(b)) = cast<float>(-std::numeric_limits<float>::infinity());

@@ -25,6 +25,12 @@ struct BagInputs {
   // Optional: prefetch(j, c) is a side effect requesting what a later entry will read at
   // column c (prefetch_stage.h); it runs in the loop over a bag's entries.
   std::function<Halide::Expr(const Halide::Expr& j, const Halide::Expr& c)> prefetch;
+  // Optional (sum only): accumulate(acc, j, c, w) is the new sum after entry j with weight
+  // w (1 without weights), for formats whose numerics fuse the dequantize into the sum
+  // (scale_bias_stage.h); `rows` is then not read. Default: fl(acc + fl(rows * w)).
+  std::function<Halide::Expr(const Halide::Expr& acc, const Halide::Expr& j, const Halide::Expr& c,
+                             const Halide::Expr& w)>
+      accumulate;
 };
 
 struct BagReduce {

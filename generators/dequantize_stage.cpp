@@ -3,6 +3,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "scale_bias_stage.h"
+
 namespace qembed::stages {
 
 using namespace Halide;
@@ -43,6 +45,11 @@ Func dequantize(const StoredTable& t) {
   Var c("c"), row("row");
   Func deq("dequantized");
   const fmt::Codes codes = t.format.codes;
+  if (fmt::prepacked(t.format.layout)) {  // a row on its own: what it adds to an empty bag
+    const ScaleBiasRows sb = scale_bias_rows(t);
+    deq(c, row) = scale_bias_accumulate(0.0f, sb.code(c, row), sb.scale(row), sb.bias(row), 1.0f);
+    return deq;
+  }
   if (codes == fmt::Codes::F32) {
     deq(c, row) = t.table(c, row);
     return deq;

@@ -8,6 +8,7 @@
 #include "lookup_common.h"
 #include "prefetch_stage.h"
 #include "renorm_stage.h"
+#include "scale_bias_stage.h"
 #include "schedules.h"
 
 namespace qembed {
@@ -85,7 +86,16 @@ class EmbeddingBagGenerator : public Generator<EmbeddingBagGenerator> {
           stages::rows_ahead(t, table, indices, in.num_indices, prefetch_distance,
                              schedules::tile_code_bytes(t.format, get_target(), p), get_target());
     }
-    const bool pairs = format_param(format).codes == fmt::Codes::U4;
+    if (fmt::prepacked(t.format.layout)) {  // PyTorch's prepacked numerics (sum only)
+      const stages::ScaleBiasRows sb = stages::scale_bias_rows(t);
+      Expr num_rows = table.dim(1).extent();
+      in.accumulate = [=](const Expr& acc, const Expr& j, const Expr& c, const Expr& w) {
+        Expr row = stages::row_of(indices, j, num_rows);
+        return stages::scale_bias_accumulate(acc, sb.code(c, row), sb.scale(row), sb.bias(row), w);
+      };
+    }
+    const bool pairs = t.format.layout != fmt::QParamLayout::ScaleBiasF16 &&
+                       format_param(format).codes == fmt::Codes::U4;
     stages::BagReduce bag = stages::bag_reduce(in, mode, pairs);
     out(c, j) = bag.out(c, j);
 

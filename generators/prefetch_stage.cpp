@@ -35,7 +35,7 @@ Expr prefetch_row(const StoredTable& t, const ImageParam& table, const Expr& row
                   int span_bytes, const Target& target) {
   const bool wide = target.has_feature(Target::LargeBuffers);
   const int elem_bytes = fmt::element_bytes(t.format.codes);
-  Expr first = t.format.codes == fmt::Codes::U4 ? col / 2 : col;
+  Expr first = col / fmt::codes_per_byte(t.format.codes);
   Expr last = t.row_elems - 1;
   // One request per line of the span, plus its last byte (the span may straddle a line).
   Expr req = prefetch_element(table, row, first, wide);
@@ -44,7 +44,7 @@ Expr prefetch_row(const StoredTable& t, const ImageParam& table, const Expr& row
   }
   req = after(req,
               prefetch_element(table, row, min(first + (span_bytes - 1) / elem_bytes, last), wide));
-  if (t.format.layout == fmt::QParamLayout::Row) {
+  if (fmt::fused_qparams(t.format.layout)) {
     req = after(req, prefetch_element(table, row, last, wide));
   }
   return req;

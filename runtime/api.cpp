@@ -83,6 +83,12 @@ std::shared_ptr<const Module> from_quantized(Kind kind, const QuantizedWeight& w
                           " weight does not match options " + std::to_string(o.num_embeddings) +
                           " x " + std::to_string(o.embedding_dim));
   }
+  if (w.packing_bits != 0) {
+    if (kind != Kind::EmbeddingBag) {
+      throw InvalidArgument("weight: prepacked rows serve an EmbeddingBag only");
+    }
+    return Module::from_prepacked(w.data.data(), w.data.size(), w.packing_bits, o);
+  }
   return Module::from_quantized(kind, w.qparams, w.data.data(), w.data.size(), o);
 }
 
@@ -177,6 +183,11 @@ const EmbeddingBagOptions& EmbeddingBag::options() const { return m_->options();
 EmbeddingBag EmbeddingBag::from_quantized(const QuantizedWeight& weight,
                                           const EmbeddingBagOptions& options) {
   return EmbeddingBag(qembed::from_quantized(Kind::EmbeddingBag, weight, options));
+}
+EmbeddingBag EmbeddingBag::from_prepacked(const uint8_t* packed, int64_t size, int bits,
+                                          const EmbeddingBagOptions& options) {
+  if (size < 0) throw InvalidArgument("size must be >= 0, got " + std::to_string(size));
+  return EmbeddingBag(Module::from_prepacked(packed, static_cast<uint64_t>(size), bits, options));
 }
 void EmbeddingBag::save(const std::string& path) const { detail::save_module(*m_, path); }
 EmbeddingBag EmbeddingBag::load(const std::string& path) {

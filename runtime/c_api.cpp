@@ -124,6 +124,18 @@ qembed_status qembed_embedding_bag_from_float(const float* weight, const qembed_
   return create(detail::Kind::EmbeddingBag, weight, options, qparams, out);
 }
 
+qembed_status qembed_embedding_bag_from_prepacked(const uint8_t* packed, int64_t size, int bits,
+                                                  const qembed_options* options,
+                                                  qembed_module** out) {
+  return guarded([&] {
+    if (out == nullptr) throw InvalidArgument("out must not be NULL");
+    if (size < 0) throw InvalidArgument("size must be >= 0, got " + std::to_string(size));
+    const EmbeddingBagOptions o = options_of(options);
+    auto m = detail::Module::from_prepacked(packed, static_cast<uint64_t>(size), bits, o);
+    *out = new qembed_module{std::move(m)};
+  });
+}
+
 void qembed_module_free(qembed_module* module) { delete module; }
 
 qembed_status qembed_embedding_forward(const qembed_module* module, const void* indices,

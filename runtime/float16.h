@@ -1,5 +1,6 @@
-// float32 -> float16 bits with round-to-nearest-even, as torch's .to(torch.float16).
-// (float16 -> float32 is exact and happens in the kernels.)
+// float32 -> float16 bits with round-to-nearest-even, as torch's .to(torch.float16), and
+// float16 bits -> float32 (exact; the kernels convert on their own, the runtime only
+// checks prepacked qparams with it).
 #pragma once
 
 #include <cstdint>
@@ -34,6 +35,30 @@ inline uint16_t float_to_half_bits(float f) {
   const uint32_t rem = abs & 0x1fffu;
   if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) ++h;
   return static_cast<uint16_t>(sign | h);
+}
+
+inline float half_bits_to_float(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  const uint32_t exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu;
+  uint32_t x;
+  if (exp == 0x1f) {
+    x = sign | 0x7f800000u | (mant << 13);  // inf or NaN
+  } else if (exp != 0) {
+    x = sign | ((exp + 112) << 23) | (mant << 13);
+  } else if (mant == 0) {
+    x = sign;
+  } else {  // subnormal: m * 2^-24, normalized
+    int e = -1;
+    uint32_t m = mant;
+    do {
+      ++e;
+      m <<= 1;
+    } while ((m & 0x400u) == 0);
+    x = sign | (static_cast<uint32_t>(112 - e) << 23) | ((m & 0x3ffu) << 13);
+  }
+  float f;
+  std::memcpy(&f, &x, 4);
+  return f;
 }
 
 }  // namespace qembed::detail

@@ -30,6 +30,11 @@ constexpr const char* kTorchQSchemes[] = {"None", "torch.per_tensor_affine",
                                           "torch.per_channel_affine",
                                           "torch.per_channel_affine_float_qparams"};
 constexpr const char* kModes[] = {"sum", "mean", "max"};
+// Prepacked tables: the PyTorch op that wrote the rows, by code bits.
+constexpr const char* kPackings[] = {"embedding_bag_2bit_prepack", "embedding_bag_4bit_prepack",
+                                     "embedding_bag_byte_prepack"};
+int packing_index(int bits) { return bits == 2 ? 0 : bits == 4 ? 1 : 2; }
+int packing_bits(int index) { return index == 0 ? 2 : index == 1 ? 4 : 8; }
 // The safetensors dtype of the `weight` tensor, indexed by fmt::Codes.
 constexpr const char* kCodeDTypes[] = {"F32", "F16", "U8", "I8", "U8", "I32"};
 
@@ -170,6 +175,30 @@ class MappedFile {
   uint64_t size_ = 0;
 };
 
+// Writes header and tensors to a temporary file renamed into place: a failed save leaves
+// no partial file under `path`.
+void write_file(const std::string& path, const std::map<std::string, std::string>& meta,
+                const std::vector<safetensors::TensorData>& tensors) {
+  const std::string head = safetensors::header(meta, tensors);
+
+  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (f == nullptr) {
+    throw InvalidArgument("path: cannot create '" + tmp + "': " + std::strerror(errno));
+  }
+  bool ok = std::fwrite(head.data(), 1, head.size(), f) == head.size();
+  for (const safetensors::TensorData& t : tensors) {
+    ok = ok && std::fwrite(t.data, 1, t.bytes, f) == t.bytes;
+  }
+  const int err = errno;
+  ok = (std::fclose(f) == 0) && ok;
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int e = ok ? errno : err;
+    std::remove(tmp.c_str());
+    throw InvalidArgument("path: cannot write '" + path + "': " + std::strerror(e));
+  }
+}
+
 }  // namespace
 
 void save_module(const Module& m, const std::string& path) {
@@ -183,8 +212,6 @@ void save_module(const Module& m, const std::string& path) {
       {"format", kFormat},
       {"format_version", kFormatVersion},
       {"module", bag ? "EmbeddingBag" : "Embedding"},
-      {"weight_qscheme", kTorchQSchemes[static_cast<int>(q.qscheme)]},
-      {"weight_dtype", kTorchDTypes[static_cast<int>(q.dtype)]},
       {"num_embeddings", std::to_string(o.num_embeddings)},
       {"embedding_dim", std::to_string(o.embedding_dim)},
       {"padding_idx", o.padding_idx ? std::to_string(*o.padding_idx) : "None"},
@@ -196,9 +223,21 @@ void save_module(const Module& m, const std::string& path) {
     meta["mode"] = kModes[static_cast<int>(o.mode)];
     meta["include_last_offset"] = py_bool(o.include_last_offset);
   }
+  std::vector<safetensors::TensorData> tensors;
+  if (w.packing_bits != 0) {  // the prepacked rows as they came: U8 [R, row bytes]
+    meta["packing"] = kPackings[packing_index(w.packing_bits)];
+    tensors.push_back({"weight",
+                       "U8",
+                       {m.rows(), static_cast<int64_t>(w.data.size()) / m.rows()},
+                       w.data.data(),
+                       w.data.size()});
+    write_file(path, meta, tensors);
+    return;
+  }
+  meta["weight_qscheme"] = kTorchQSchemes[static_cast<int>(q.qscheme)];
+  meta["weight_dtype"] = kTorchDTypes[static_cast<int>(q.dtype)];
 
   const fmt::Codes codes = fmt::format(stored_format(q)).codes;  // qscheme None: F32
-  std::vector<safetensors::TensorData> tensors;
   // The qparams first (4-byte values), so the weight starts 4-byte aligned after them.
   std::vector<float> scale = q.scale, float_zp = q.zero_point;
   std::vector<int32_t> int_zp, axis{static_cast<int32_t>(q.axis)};
@@ -226,24 +265,7 @@ void save_module(const Module& m, const std::string& path) {
   }
   tensors.push_back({"weight", kCodeDTypes[static_cast<int>(codes)],
                      weight_shape(codes, m.rows(), m.dim()), w.data.data(), w.data.size()});
-  const std::string head = safetensors::header(meta, tensors);
-
-  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) {
-    throw InvalidArgument("path: cannot create '" + tmp + "': " + std::strerror(errno));
-  }
-  bool ok = std::fwrite(head.data(), 1, head.size(), f) == head.size();
-  for (const safetensors::TensorData& t : tensors) {
-    ok = ok && std::fwrite(t.data, 1, t.bytes, f) == t.bytes;
-  }
-  const int err = errno;
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = ok ? errno : err;
-    std::remove(tmp.c_str());
-    throw InvalidArgument("path: cannot write '" + path + "': " + std::strerror(e));
-  }
+  write_file(path, meta, tensors);
 }
 
 std::shared_ptr<const Module> load_module(const uint8_t* bytes, uint64_t size,
@@ -274,6 +296,24 @@ std::shared_ptr<const Module> load_module(const uint8_t* bytes, uint64_t size,
     o.include_last_offset = meta.boolean("include_last_offset");
   }
   validate_options(o, bag);
+
+  if (f.metadata.count("packing") != 0) {  // prepacked rows: one U8 [R, row bytes] tensor
+    const int bits = packing_bits(meta.choice("packing", kPackings));
+    if (!bag) meta.fail("a prepacked table (metadata packing) must be an EmbeddingBag");
+    for (const auto& [name, t] : f.tensors) {
+      if (name != "weight") meta.fail("unexpected tensor \"" + name + "\"");
+    }
+    if (f.tensors.count("weight") == 0) meta.fail("tensor \"weight\" is missing");
+    const safetensors::TensorInfo& w = f.tensors.at("weight");
+    if (w.dtype != "U8" || w.shape.size() != 2 || w.shape[0] != o.num_embeddings) {
+      meta.fail("tensor \"weight\" must be U8 [num_embeddings, packed row bytes]");
+    }
+    try {
+      return Module::from_prepacked(f.bytes_of(w), w.end - w.begin, bits, o);
+    } catch (const InvalidArgument& e) {
+      throw InvalidArgument(source + ": " + e.what());
+    }
+  }
 
   QParams q;
   q.qscheme = static_cast<QScheme>(meta.choice("weight_qscheme", kTorchQSchemes));

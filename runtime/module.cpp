@@ -1,6 +1,7 @@
 #include "module.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -90,7 +91,7 @@ AlignedBytes AlignedBytes::allocate(size_t size) {
 }
 
 std::shared_ptr<Module> Module::allocate(Kind kind, const EmbeddingBagOptions& options,
-                                         const QParams& q) {
+                                         const QParams& q, fmt::FormatId format) {
   install_error_handler();
   const int64_t rows = options.num_embeddings, dim = options.embedding_dim;
   std::shared_ptr<Module> m(new Module());
@@ -104,7 +105,7 @@ std::shared_ptr<Module> Module::allocate(Kind kind, const EmbeddingBagOptions& o
   if (options.padding_idx) {
     m->padding_row_ = *options.padding_idx < 0 ? *options.padding_idx + rows : *options.padding_idx;
   }
-  m->format_ = stored_format(q);
+  m->format_ = format;
   const fmt::Format& f = fmt::format(m->format_);
   m->row_elems_ = fmt::row_elements(f, dim);
   // The kernels take a row as one int32-extent buffer dimension; the table as a whole may
@@ -170,7 +171,7 @@ std::shared_ptr<const Module> Module::from_float(Kind kind, const float* weight,
   const int64_t rows = options.num_embeddings, dim = options.embedding_dim;
   const QParams q = validate_qparams(qparams, rows, dim);
   validate_weight(weight, rows, dim);
-  std::shared_ptr<Module> m = allocate(kind, options, q);
+  std::shared_ptr<Module> m = allocate(kind, options, q, stored_format(q));
   uint8_t* table = m->table_.data.get();
 
   const fmt::Format& f = fmt::format(m->format_);
@@ -240,7 +241,7 @@ std::shared_ptr<const Module> Module::from_quantized(Kind kind, const QParams& q
       }
     }
   }
-  std::shared_ptr<Module> m = allocate(kind, options, q);
+  std::shared_ptr<Module> m = allocate(kind, options, q, stored_format(q));
   if (codes == fmt::Codes::F32 || codes == fmt::Codes::F16) {  // stored as given
     std::memcpy(m->table_.data.get(), data, size);
     return m;
@@ -267,6 +268,71 @@ std::shared_ptr<const Module> Module::from_quantized(Kind kind, const QParams& q
     }
     m->store_row(r, row.data());
   }
+  return m;
+}
+
+std::shared_ptr<const Module> Module::from_prepacked(const uint8_t* packed, uint64_t size, int bits,
+                                                     const EmbeddingBagOptions& options) {
+  if (bits != 8 && bits != 4 && bits != 2) {
+    throw InvalidArgument("bits must be 8, 4 or 2 (embedding_bag_{byte,4bit,2bit}_prepack), got " +
+                          std::to_string(bits));
+  }
+  validate_options(options, true);
+  // PyTorch's embedding_bag_*_rowwise_offsets always sum, and have no padding_idx or
+  // max_norm: a module that asks for them would not be what PyTorch computes.
+  if (options.mode != Mode::Sum) {
+    throw InvalidArgument(
+        "options.mode must be sum for a prepacked table (PyTorch's "
+        "embedding_bag_*_rowwise_offsets always sum)");
+  }
+  if (options.padding_idx) {
+    throw InvalidArgument("options.padding_idx must be unset for a prepacked table");
+  }
+  if (options.max_norm) {
+    throw InvalidArgument("options.max_norm must be unset for a prepacked table");
+  }
+  const fmt::FormatId id = bits == 8   ? fmt::FormatId::u8_sb32
+                           : bits == 4 ? fmt::FormatId::u4_sb16
+                                       : fmt::FormatId::u2_sb16;
+  const fmt::Format& f = fmt::format(id);
+  const int per_byte = fmt::codes_per_byte(f.codes);
+  const int64_t rows = options.num_embeddings, dim = options.embedding_dim;
+  if (dim % per_byte != 0) {
+    throw InvalidArgument("options.embedding_dim must be a multiple of " +
+                          std::to_string(per_byte) + " for " + std::to_string(bits) +
+                          "-bit rows (PyTorch reads D = " + std::to_string(per_byte) +
+                          " x code bytes), got " + std::to_string(dim));
+  }
+  const int64_t row_bytes = fmt::row_elements(f, dim);
+  if (size != static_cast<uint64_t>(rows * row_bytes)) {
+    throw InvalidArgument("packed: " + std::to_string(rows) + " rows of " + std::to_string(bits) +
+                          "-bit, D = " + std::to_string(dim) + " take " +
+                          std::to_string(rows * row_bytes) + " bytes (" +
+                          std::to_string(row_bytes) + " a row), got " + std::to_string(size));
+  }
+  if (packed == nullptr) throw InvalidArgument("packed must not be NULL");
+  // Every row's scale and bias must be finite (PyTorch would sum NaN or inf silently).
+  const int qp = fmt::fused_qparam_bytes(f.layout);
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint8_t* p = packed + r * row_bytes + row_bytes - qp;
+    for (int k = 0; k < 2; ++k) {
+      float v;
+      if (bits == 8) {
+        std::memcpy(&v, p + 4 * k, 4);
+      } else {
+        uint16_t h;
+        std::memcpy(&h, p + 2 * k, 2);
+        v = half_bits_to_float(h);
+      }
+      if (!std::isfinite(v)) {
+        throw InvalidArgument(std::string("packed: row ") + std::to_string(r) + " has a " +
+                              (k == 0 ? "scale" : "bias") + " that is not finite");
+      }
+    }
+  }
+  std::shared_ptr<Module> m = allocate(Kind::EmbeddingBag, options, QParams::none(), id);
+  m->packing_bits_ = bits;
+  std::memcpy(m->table_.data.get(), packed, static_cast<size_t>(size));
   return m;
 }
 
@@ -420,8 +486,13 @@ void Module::get_weight(float* out, int64_t out_len) const {
   validate_output(out, out_len, needed, "num_embeddings x embedding_dim");
   // An Embedding lookup of every row, without max_norm (get_weight never renormalizes),
   // in chunks spread over the thread pool (rows are read in order: no prefetch stage).
+  // Prepacked tables have bag kernels only: a bag per row gives what each row adds to an
+  // empty bag, fl(scale * q + bias).
   const int32_t d = static_cast<int32_t>(dim());
-  const EmbeddingKernel kernel = kernels().embedding[static_cast<int>(format_)][kSlot_int32];
+  const int fi = static_cast<int>(format_);
+  const EmbeddingKernel kernel = kernels().embedding[fi][kSlot_int32];
+  const BagKernel bag_kernel = kernels().bag_sum[fi][kSlot_int32];
+  const float no_weights = 0.0f;
   const int64_t chunks = (rows() + kWeightChunkRows - 1) / kWeightChunkRows;
   const ChunkGroups groups(chunks, pool_threads());
   parallel_for(groups.tasks, [&](int task) {
@@ -434,6 +505,17 @@ void Module::get_weight(float* out, int64_t out_len) const {
       std::iota(iota.begin(), iota.begin() + n, static_cast<int32_t>(r0));
       BufferView<1> idx(iota.data(), i32_type(), {n});
       BufferView<2> o(out + r0 * dim(), f32_type(), {d, n});
+      if (packing_bits_ != 0) {
+        std::vector<int32_t> begins(static_cast<size_t>(n));
+        std::iota(begins.begin(), begins.end(), 0);
+        BufferView<1> off(begins.data(), i32_type(), {n});
+        BufferView<1> w(&no_weights, f32_type(), {1});
+        check_kernel(
+            bag_kernel(d, t.table.get(), t.col_scale.get(), t.col_zero_point.get(), idx.get(),
+                       off.get(), w.get(), -1, false, false, false, 0.0, 2.0, 0, o.get()),
+            "get_weight");
+        continue;
+      }
       check_kernel(kernel(d, t.table.get(), t.col_scale.get(), t.col_zero_point.get(), idx.get(),
                           false, 0.0, 2.0, 0, o.get()),
                    "get_weight");
@@ -466,6 +548,11 @@ QuantizedWeight Module::quantized_weight() const {
   w.cols = dim();
   const fmt::Format& f = fmt::format(format_);
   const int64_t n = rows() * dim();
+  if (packing_bits_ != 0) {  // the prepacked rows as imported
+    w.packing_bits = packing_bits_;
+    w.data.assign(table_.data.get(), table_.data.get() + table_.size);
+    return w;
+  }
   if (f.codes == fmt::Codes::F32 || f.codes == fmt::Codes::F16) {
     const size_t bytes = static_cast<size_t>(n) * fmt::element_bytes(f.codes);
     w.data.assign(table_.data.get(), table_.data.get() + bytes);

@@ -37,7 +37,14 @@ class Module {
                                                       const uint8_t* data, uint64_t size,
                                                       const EmbeddingBagOptions& options);
 
+  // An EmbeddingBag over rows prepacked by PyTorch's embedding_bag_{byte,4bit,2bit}_prepack
+  // (bits 8, 4, 2), served with those ops' numerics (formats.h, scale_bias_stage.h):
+  // mode sum, no padding_idx or max_norm; `size` must be num_embeddings packed rows.
+  static std::shared_ptr<const Module> from_prepacked(const uint8_t* packed, uint64_t size,
+                                                      int bits, const EmbeddingBagOptions& options);
+
   Kind kind() const { return kind_; }
+  int packing_bits() const { return packing_bits_; }  // 0 unless from_prepacked
   const EmbeddingBagOptions& options() const { return options_; }
   const QParams& qparams() const { return qparams_; }
   int64_t rows() const { return options_.num_embeddings; }
@@ -56,7 +63,7 @@ class Module {
   // A module for validated options and qparams with a zeroed table (and the per-column
   // qparam vectors filled): the part from_float and from_quantized share.
   static std::shared_ptr<Module> allocate(Kind kind, const EmbeddingBagOptions& options,
-                                          const QParams& q);
+                                          const QParams& q, fmt::FormatId format);
   // Packs one row of integer codes (and its fused qparams) into the table.
   void store_row(int64_t row, const int32_t* codes);
   struct TableViews;
@@ -87,6 +94,7 @@ class Module {
   int64_t row_elems_ = 0;     // table-buffer elements per stored row
   AlignedBytes table_;        // rows x row_elems_ elements
   bool large_table_ = false;  // over kMaxSmallTableBytes: the large-addressing kernels
+  int packing_bits_ = 0;      // prepacked rows (8, 4, 2), else 0
   // Per-column layouts' qparams: D long (D + 1 for 4-bit codes, see from_float).
   std::vector<float> col_scale_, col_zero_point_;
 };

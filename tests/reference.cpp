@@ -165,4 +165,38 @@ std::vector<float> embedding_bag(const std::vector<float>& table, int64_t dim,
   return out;
 }
 
+std::vector<float> prepacked_bag(const std::vector<uint8_t>& packed, int64_t row_bytes, int bits,
+                                 int64_t dim, const std::vector<int64_t>& indices,
+                                 const std::vector<int64_t>& begins,
+                                 const std::vector<int64_t>& ends,
+                                 const float* per_sample_weights) {
+  std::vector<float> out(begins.size() * static_cast<size_t>(dim), 0.0f);
+  const int per_byte = 8 / bits;
+  for (size_t b = 0; b < begins.size(); ++b) {
+    float* acc = out.data() + b * static_cast<size_t>(dim);
+    for (int64_t e = begins[b]; e < ends[b]; ++e) {
+      const uint8_t* row = packed.data() + indices[static_cast<size_t>(e)] * row_bytes;
+      float scale, bias;
+      if (bits == 8) {
+        std::memcpy(&scale, row + row_bytes - 8, 4);
+        std::memcpy(&bias, row + row_bytes - 4, 4);
+      } else {
+        uint16_t s16, b16;
+        std::memcpy(&s16, row + row_bytes - 4, 2);
+        std::memcpy(&b16, row + row_bytes - 2, 2);
+        scale = half_to_float(s16);
+        bias = half_to_float(b16);
+      }
+      const float w = per_sample_weights ? per_sample_weights[e] : 1.0f;
+      const float scale_w = w * scale, bias_w = w * bias;
+      for (int64_t c = 0; c < dim; ++c) {
+        const int q = (row[c / per_byte] >> ((c % per_byte) * bits)) & ((1 << bits) - 1);
+        acc[c] = static_cast<float>(std::fma(static_cast<double>(scale_w), static_cast<double>(q),
+                                             static_cast<double>(acc[c] + bias_w)));
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace ref

@@ -37,6 +37,14 @@ std::vector<float> embedding_bag(const std::vector<float>& table, int64_t dim,
                                  std::optional<int64_t> padding_row, std::optional<double> max_norm,
                                  double norm_type);
 
+// PyTorch 1.13's embedding_bag_{byte,4bit,2bit}_rowwise_offsets on prepacked rows
+// (row_bytes each; bits 8, 4, 2): per entry scale_w = fl(w * scale), bias_w = fl(w * bias),
+// acc = fl32(fma64(scale_w, q, fl(acc + bias_w))). Bags as embedding_bag's begins/ends.
+std::vector<float> prepacked_bag(const std::vector<uint8_t>& packed, int64_t row_bytes, int bits,
+                                 int64_t dim, const std::vector<int64_t>& indices,
+                                 const std::vector<int64_t>& begins,
+                                 const std::vector<int64_t>& ends, const float* per_sample_weights);
+
 uint16_t float_to_half(float f);
 float half_to_float(uint16_t h);
 

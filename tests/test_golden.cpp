@@ -260,6 +260,65 @@ TEST_P(Golden, LoadsPyTorchExportsAndMatchesTheirOutputs) {
   }
 }
 
+// Tables prepacked by PyTorch's embedding_bag_{byte,4bit,2bit}_prepack, served through
+// the C ABI, reproduce embedding_bag_{byte,4bit,2bit}_rowwise_offsets bit for bit
+// (tests/golden/make_prepacked.py).
+TEST_P(Golden, PrepackedTablesMatchPyTorchsRowwiseOps) {
+  const std::string dir = std::string(QEMBED_GOLDEN_DIR) + "/prepacked/";
+  const char* const names[] = {"byte_d16", "byte_d7_weighted_last", "byte_d64_i32",
+                               "4bit_d8",  "4bit_d34_weighted",     "4bit_d128_i32_last",
+                               "2bit_d12", "2bit_d40_weighted_last"};
+  for (const std::string name : names) {
+    SCOPED_TRACE(name);
+    const std::vector<uint8_t> bytes = file_bytes(dir + name + ".safetensors");
+    const auto g = qembed::detail::safetensors::parse(bytes.data(), bytes.size(), name);
+    const auto& packed = g.tensors.at("packed");
+    const auto& idx_t = g.tensors.at("indices");
+    const bool i32 = idx_t.dtype == "I32";
+    const bool last = g.metadata.at("include_last_offset") == "True";
+    const int bits = std::stoi(g.metadata.at("bits"));
+    const int64_t rows = packed.shape[0], row_bytes = packed.shape[1];
+    const std::vector<float> want = tensor_values<float>(g, "output");
+    const int64_t dim = want.size() / static_cast<size_t>(g.tensors.at("output").shape[0]);
+    ASSERT_EQ(row_bytes, (dim * bits + 7) / 8 + (bits == 8 ? 8 : 4));
+
+    qembed_options o{};
+    o.num_embeddings = rows;
+    o.embedding_dim = dim;
+    o.padding_idx = QEMBED_NO_PADDING_IDX;
+    o.norm_type = 2.0;
+    o.mode = QEMBED_MODE_SUM;
+    o.include_last_offset = last;
+    qembed_module* m = nullptr;
+    ASSERT_EQ(
+        qembed_embedding_bag_from_prepacked(g.bytes_of(packed), rows * row_bytes, bits, &o, &m),
+        QEMBED_OK)
+        << qembed_last_error();
+    const bool weighted = g.tensors.count("per_sample_weights") != 0;
+    const std::vector<float> psw =
+        weighted ? tensor_values<float>(g, "per_sample_weights") : std::vector<float>();
+    std::vector<float> got(want.size());
+    const int64_t n = idx_t.numel(), num_off = g.tensors.at("offsets").numel();
+    qembed_status st;
+    if (i32) {
+      const auto idx = tensor_values<int32_t>(g, "indices");
+      const auto off = tensor_values<int32_t>(g, "offsets");
+      st = qembed_embedding_bag_forward(m, idx.data(), n, off.data(), num_off, QEMBED_INT32,
+                                        weighted ? psw.data() : nullptr, got.data(),
+                                        static_cast<int64_t>(got.size()));
+    } else {
+      const auto idx = tensor_values<int64_t>(g, "indices");
+      const auto off = tensor_values<int64_t>(g, "offsets");
+      st = qembed_embedding_bag_forward(m, idx.data(), n, off.data(), num_off, QEMBED_INT64,
+                                        weighted ? psw.data() : nullptr, got.data(),
+                                        static_cast<int64_t>(got.size()));
+    }
+    ASSERT_EQ(st, QEMBED_OK) << qembed_last_error();
+    EXPECT_TRUE(qtest::bits_equal(got, want));
+    qembed_module_free(m);
+  }
+}
+
 QTEST_FOR_EVERY_TARGET(Golden);
 
 }  // namespace

@@ -49,6 +49,10 @@ QEMBED_API qembed_status qembed_embedding_from_float(const float* weight, const 
                                           const qembed_qparams* qparams, qembed_module** out);
 QEMBED_API qembed_status qembed_embedding_bag_from_float(const float* weight, const qembed_options* options,
                                               const qembed_qparams* qparams, qembed_module** out);
+/* packed: num_embeddings rows written by PyTorch's embedding_bag_{byte,4bit,2bit}_prepack
+ * (bits 8, 4, 2), size bytes; served with those ops' numerics (mode sum only). */
+QEMBED_API qembed_status qembed_embedding_bag_from_prepacked(const uint8_t* packed, int64_t size, int bits,
+                                                  const qembed_options* options, qembed_module** out);
 QEMBED_API void qembed_module_free(qembed_module* module);
 /* out_len: number of floats available at out */
 QEMBED_API qembed_status qembed_embedding_forward(const qembed_module* module, const void* indices,

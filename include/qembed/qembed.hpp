@@ -108,10 +108,13 @@ struct Indices {
 // get_quantized_weight(): the codes as PyTorch's int_repr() lays them out, row-major
 // (quint4x2: the flattened tensor two codes per byte, low nibble first; qint32: int32
 // little endian; float16: fp16 bits; qscheme None: the float32 weight).
+// For a prepacked module (EmbeddingBag::from_prepacked) packing_bits is 8, 4 or 2 and
+// data holds the prepacked rows as imported; qparams is then unused.
 struct QuantizedWeight {
   QParams qparams;
   int64_t rows = 0, cols = 0;
   std::vector<uint8_t> data;
+  int packing_bits = 0;
 };
 
 namespace detail {
@@ -168,6 +171,13 @@ class QEMBED_API EmbeddingBag {
   static std::string name() { return "QuantizedEmbedding(Reference)"; }
 
   static EmbeddingBag from_quantized(const QuantizedWeight& weight,
+                                     const EmbeddingBagOptions& options);
+  // A table prepacked by PyTorch's embedding_bag_{byte,4bit,2bit}_prepack (bits = 8, 4,
+  // 2): num_embeddings rows of [codes][scale][bias] (fp32 qparams for 8 bits, fp16 for 4
+  // and 2), `size` bytes in all. Served with the numerics of PyTorch's
+  // embedding_bag_{byte,4bit,2bit}_rowwise_offsets, not the reference module's: mode must
+  // be sum, padding_idx and max_norm unset, embedding_dim a multiple of 8 / bits.
+  static EmbeddingBag from_prepacked(const uint8_t* packed, int64_t size, int bits,
                                      const EmbeddingBagOptions& options);
   void save(const std::string& path) const;
   static EmbeddingBag load(const std::string& path);  // throws for a file holding an Embedding

@@ -1,0 +1,49 @@
+#include "scale_bias_stage.h"
+
+namespace qembed::stages {
+
+using namespace Halide;
+
+namespace {
+
+// A little-endian value of `bytes` bytes starting at element e of a byte row, as uint32.
+Expr le_bits(const Func& table, const Expr& e, const Expr& row, int bytes) {
+  Expr bits = cast<uint32_t>(table(e, row));
+  for (int i = 1; i < bytes; ++i) bits = bits | (cast<uint32_t>(table(e + i, row)) << (8 * i));
+  return bits;
+}
+
+}  // namespace
+
+Expr unpack_bits(const Func& table, const Expr& c, const Expr& row, int bits) {
+  if (bits == 8) return table(c, row);
+  const int per_byte = 8 / bits;
+  Expr byte = table(c / per_byte, row);
+  return (byte >> cast<uint8_t>((c % per_byte) * bits)) & cast<uint8_t>((1 << bits) - 1);
+}
+
+ScaleBiasRows scale_bias_rows(const StoredTable& t) {
+  Var c("c"), row("row");
+  ScaleBiasRows s{Func("sb_code"), Func("sb_scale"), Func("sb_bias")};
+  s.code(c, row) = cast<float>(unpack_bits(t.table, c, row, fmt::code_bits(t.format.codes)));
+  if (t.format.layout == fmt::QParamLayout::ScaleBiasF32) {
+    s.scale(row) = reinterpret(Float(32), le_bits(t.table, t.row_elems - 8, row, 4));
+    s.bias(row) = reinterpret(Float(32), le_bits(t.table, t.row_elems - 4, row, 4));
+  } else {  // fp16 -> fp32 is exact
+    s.scale(row) = cast<float>(
+        reinterpret(Float(16), cast<uint16_t>(le_bits(t.table, t.row_elems - 4, row, 2))));
+    s.bias(row) = cast<float>(
+        reinterpret(Float(16), cast<uint16_t>(le_bits(t.table, t.row_elems - 2, row, 2))));
+  }
+  return s;
+}
+
+Expr scale_bias_accumulate(const Expr& acc, const Expr& q, const Expr& scale, const Expr& bias,
+                           const Expr& w) {
+  Expr scale_w = strict_float(w * scale);
+  Expr bias_w = strict_float(w * bias);
+  Expr shifted = strict_float(acc + bias_w);
+  return cast<float>(strict_float(cast<double>(scale_w) * cast<double>(q) + cast<double>(shifted)));
+}
+
+}  // namespace qembed::stages

@@ -1,0 +1,35 @@
+// The prepacked family's stage (formats u8_sb32, u4_sb16, u2_sb16: rows as PyTorch's
+// embedding_bag_{byte,4bit,2bit}_prepack write them), served with those ops' own numerics
+// (the contract's section 6), not the reference module's. PyTorch 1.13's
+// embedding_bag_{byte,4bit,2bit}_rowwise_offsets add each entry's row as
+//     scale_w = fl(w * scale), bias_w = fl(w * bias)          (w = 1 without weights)
+//     acc[c]  = fl32(fma(scale_w, q[c], fl(acc[c] + bias_w)))
+// where fma takes a uint8 code and so runs in float64. A float times a code is exact in
+// float64, so a float64 multiply-add rounds exactly where that fma does: once to float64,
+// then once to float32.
+#pragma once
+
+#include "Halide.h"
+#include "dequantize_stage.h"
+
+namespace qembed::stages {
+
+struct ScaleBiasRows {
+  Halide::Func code;   // code(c, row): the unsigned code of column c, as float32 (exact)
+  Halide::Func scale;  // scale(row), bias(row): the row's fused fp32 or fp16 qparams,
+  Halide::Func bias;   // as float32
+};
+
+// The sub-byte unpack: code c of a row of `bits`-bit codes packed low bits first (byte
+// c / (8 / bits), shift (c % (8 / bits)) * bits).
+Halide::Expr unpack_bits(const Halide::Func& table, const Halide::Expr& c, const Halide::Expr& row,
+                         int bits);
+
+ScaleBiasRows scale_bias_rows(const StoredTable& t);
+
+// One entry's contribution: the new acc for code q of a row with (scale, bias), weight w.
+Halide::Expr scale_bias_accumulate(const Halide::Expr& acc, const Halide::Expr& q,
+                                   const Halide::Expr& scale, const Halide::Expr& bias,
+                                   const Halide::Expr& w);
+
+}  // namespace qembed::stages

@@ -1,0 +1,180 @@
+// The prepacked family (EmbeddingBag::from_prepacked): every target against the scalar
+// reference of PyTorch's rowwise ops (tests/reference.cpp) bit for bit, on random packed
+// rows of 8, 4 and 2 bits; calls split over threads; get_weight; module files; and
+// every rejection (the golden test checks PyTorch's own prepacks and outputs).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <random>
+
+#include "qembed/qembed.h"
+#include "qembed/qembed.hpp"
+#include "reference.h"
+#include "test_util.h"
+
+namespace {
+
+using qembed::EmbeddingBag;
+using qembed::EmbeddingBagOptions;
+using qembed::Mode;
+
+int64_t row_bytes(int bits, int64_t dim) { return (dim * bits + 7) / 8 + (bits == 8 ? 8 : 4); }
+
+// Random rows: any codes, finite scales and biases of both signs (fp32 or fp16).
+std::vector<uint8_t> random_packed(std::mt19937& rng, int bits, int64_t rows, int64_t dim) {
+  const int64_t rb = row_bytes(bits, dim);
+  std::vector<uint8_t> p(static_cast<size_t>(rows * rb));
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (int64_t r = 0; r < rows; ++r) {
+    uint8_t* row = p.data() + r * rb;
+    for (int64_t i = 0; i < rb; ++i) row[i] = static_cast<uint8_t>(byte(rng));
+    const float scale = u(rng) * 0.05f, bias = u(rng) * 3.0f;
+    if (bits == 8) {
+      std::memcpy(row + rb - 8, &scale, 4);
+      std::memcpy(row + rb - 4, &bias, 4);
+    } else {
+      const uint16_t s = ref::float_to_half(scale), b = ref::float_to_half(bias);
+      std::memcpy(row + rb - 4, &s, 2);
+      std::memcpy(row + rb - 2, &b, 2);
+    }
+  }
+  return p;
+}
+
+EmbeddingBagOptions bag_options(int64_t rows, int64_t dim, bool include_last) {
+  EmbeddingBagOptions o;
+  o.num_embeddings = rows;
+  o.embedding_dim = dim;
+  o.mode = Mode::Sum;
+  o.include_last_offset = include_last;
+  return o;
+}
+
+class Prepacked : public qtest::PerTarget {};
+
+TEST_P(Prepacked, MatchesTheRowwiseOpsReference) {
+  struct Threads {  // 4 threads: large calls split into tasks
+    Threads() { qembed::set_num_threads(4); }
+    ~Threads() { qembed::set_num_threads(0); }
+  } threads;
+  std::mt19937 rng(17);
+  for (const int bits : {8, 4, 2}) {
+    for (const int64_t dim : {4, 8, 12, 16, 24, 64, 100, 128, 256, 512}) {
+      for (const int64_t rows : {int64_t{3}, int64_t{5000}}) {
+        for (int flags = 0; flags < 4; ++flags) {
+          const bool weighted = flags & 1, include_last = flags & 2;
+          SCOPED_TRACE("bits " + std::to_string(bits) + " D " + std::to_string(dim) + " rows " +
+                       std::to_string(rows) + " flags " + std::to_string(flags));
+          const std::vector<uint8_t> packed = random_packed(rng, bits, rows, dim);
+          const auto bag =
+              EmbeddingBag::from_prepacked(packed.data(), static_cast<int64_t>(packed.size()), bits,
+                                           bag_options(rows, dim, include_last));
+          // Bags of random lengths, some empty; large tables get long calls.
+          const int64_t n = rows > 100 ? 3000 : 20;
+          std::vector<int64_t> idx(static_cast<size_t>(n));
+          for (int64_t& i : idx) i = static_cast<int64_t>(rng() % rows);
+          std::vector<int64_t> begins, ends;
+          for (int64_t e = 0; e < n;) {
+            const int64_t len = std::min<int64_t>(n - e, rng() % 9 == 0 ? 0 : rng() % 40);
+            begins.push_back(e);
+            ends.push_back(e + len);
+            e += len;
+          }
+          std::vector<float> psw(static_cast<size_t>(n));
+          for (float& w : psw) w = static_cast<float>(rng() % 1000) / 250.0f - 1.0f;
+          const float* w = weighted ? psw.data() : nullptr;
+          const std::vector<float> want =
+              ref::prepacked_bag(packed, row_bytes(bits, dim), bits, dim, idx, begins, ends, w);
+          std::vector<int64_t> offsets = begins;
+          if (include_last) offsets.push_back(n);
+          ASSERT_TRUE(qtest::bits_equal(bag.forward(idx, offsets, w), want));
+          std::vector<int32_t> idx32(idx.begin(), idx.end()), off32(offsets.begin(), offsets.end());
+          ASSERT_TRUE(qtest::bits_equal(bag.forward(idx32, off32, w), want));
+        }
+      }
+    }
+  }
+}
+
+QTEST_FOR_EVERY_TARGET(Prepacked);
+
+TEST(PrepackedModule, GetWeightSaveLoadAndQuantizedWeight) {
+  std::mt19937 rng(3);
+  const std::string path =
+      "/tmp/qembed_test_" + std::to_string(::getpid()) + "_prepacked.safetensors";
+  for (const int bits : {8, 4, 2}) {
+    const int64_t rows = 9, dim = 12;
+    const std::vector<uint8_t> packed = random_packed(rng, bits, rows, dim);
+    const auto bag = EmbeddingBag::from_prepacked(
+        packed.data(), static_cast<int64_t>(packed.size()), bits, bag_options(rows, dim, false));
+    // get_weight: each row as it adds to an empty bag.
+    std::vector<int64_t> all(rows), begins(rows), ends(rows);
+    for (int64_t r = 0; r < rows; ++r) all[r] = begins[r] = r, ends[r] = r + 1;
+    const std::vector<float> want =
+        ref::prepacked_bag(packed, row_bytes(bits, dim), bits, dim, all, begins, ends, nullptr);
+    EXPECT_TRUE(qtest::bits_equal(bag.get_weight(), want));
+    const qembed::QuantizedWeight q = bag.get_quantized_weight();
+    EXPECT_EQ(q.packing_bits, bits);
+    EXPECT_EQ(q.data, packed);
+    // Module files keep the rows as PyTorch packed them.
+    bag.save(path);
+    const auto back = EmbeddingBag::load(path);
+    EXPECT_EQ(back.get_quantized_weight().data, packed);
+    EXPECT_EQ(back.get_quantized_weight().packing_bits, bits);
+    const std::vector<int64_t> idx = {8, 0, 0, 5}, off = {0, 1};
+    EXPECT_TRUE(qtest::bits_equal(back.forward(idx, off), bag.forward(idx, off)));
+    // from_quantized with the prepacked weight rebuilds the same module.
+    EXPECT_TRUE(
+        qtest::bits_equal(EmbeddingBag::from_quantized(q, bag.options()).get_weight(), want));
+  }
+  std::remove(path.c_str());
+}
+
+TEST(PrepackedModule, RejectsWhatPyTorchsOpsWouldNotCompute) {
+  std::mt19937 rng(5);
+  std::vector<uint8_t> p = random_packed(rng, 4, 3, 8);
+  const int64_t size = static_cast<int64_t>(p.size());
+  qembed_options o{};
+  o.num_embeddings = 3;
+  o.embedding_dim = 8;
+  o.padding_idx = QEMBED_NO_PADDING_IDX;
+  o.norm_type = 2.0;
+  o.mode = QEMBED_MODE_SUM;
+  auto refused = [&](const uint8_t* data, int64_t n, int bits, const qembed_options& opts,
+                     const std::string& needle) {
+    qembed_module* m = nullptr;
+    EXPECT_NE(qembed_embedding_bag_from_prepacked(data, n, bits, &opts, &m), QEMBED_OK) << needle;
+    EXPECT_EQ(m, nullptr);
+    EXPECT_NE(std::string(qembed_last_error()).find(needle), std::string::npos)
+        << qembed_last_error() << "\nexpected: " << needle;
+  };
+  refused(p.data(), size, 3, o, "bits must be 8, 4 or 2");
+  refused(p.data(), size - 1, 4, o, "take 24 bytes (8 a row), got 23");
+  refused(nullptr, size, 4, o, "packed must not be NULL");
+  qembed_options mean = o;
+  mean.mode = QEMBED_MODE_MEAN;
+  refused(p.data(), size, 4, mean, "options.mode must be sum");
+  qembed_options pad = o;
+  pad.padding_idx = 1;
+  refused(p.data(), size, 4, pad, "padding_idx must be unset");
+  qembed_options norm = o;
+  norm.has_max_norm = 1;
+  norm.max_norm = 1.0;
+  refused(p.data(), size, 4, norm, "max_norm must be unset");
+  qembed_options odd = o;
+  odd.embedding_dim = 6;
+  refused(p.data(), size, 2, odd, "multiple of 4");
+  std::vector<uint8_t> nan_scale = p;
+  const uint16_t nan16 = 0x7e00;
+  std::memcpy(&nan_scale[8 + 4], &nan16, 2);  // row 1's scale
+  refused(nan_scale.data(), size, 4, o, "row 1 has a scale that is not finite");
+  qembed_module* m = nullptr;
+  ASSERT_EQ(qembed_embedding_bag_from_prepacked(p.data(), size, 4, &o, &m), QEMBED_OK)
+      << qembed_last_error();
+  qembed_module_free(m);
+}
+
+}  // namespace
