@@ -53,6 +53,8 @@ def load_qembed(path):
     lib.qembed_embedding_bag_forward.argtypes = [
         ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64,
         ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64]
+    lib.qembed_embedding_bag_from_prepacked.argtypes = [
+        ctypes.c_void_p, ctypes.c_int64, ctypes.c_int, ctypes.POINTER(Options), ctypes.POINTER(ctypes.c_void_p)]
     lib.qembed_module_free.argtypes = [ctypes.c_void_p]
     lib.qembed_set_num_threads.argtypes = [ctypes.c_int]
     return lib
@@ -104,7 +106,10 @@ def timed(fn, sets, min_seconds=0.5, min_calls=20):
             return el / calls
 
 
-def run_case(lib, name, bits, rows, dim, batch, avg_len, threads, cold, fixed=False):
+def run_case(lib, name, bits, rows, dim, batch, avg_len, threads, cold, fixed=False, prepacked=False):
+    """prepacked: qembed serves PyTorch's own packed tensor (from_prepacked: the same bytes
+    and the rowwise ops' numerics); else its reference family quantizes the float table
+    per row (float qparams; PyTorch's packs round them to fp16 for 4 bits)."""
     torch.set_num_threads(threads)
     check(lib, lib.qembed_set_num_threads(threads), "set_num_threads")
     rng = torch.Generator().manual_seed(rows + dim)
@@ -122,11 +127,17 @@ def run_case(lib, name, bits, rows, dim, batch, avg_len, threads, cold, fixed=Fa
                  ctypes.cast(zp.data_ptr(), ctypes.POINTER(ctypes.c_float)), rows, 0)
     opt = Options(rows, dim, QEMBED_NO_PADDING_IDX, 0, 0.0, 2.0, QEMBED_MODE_SUM, 0)
     module = ctypes.c_void_p()
-    check(lib, lib.qembed_embedding_bag_from_float(w.data_ptr(), ctypes.byref(opt), ctypes.byref(qp),
-                                                   ctypes.byref(module)), "from_float")
+    if prepacked:
+        check(lib, lib.qembed_embedding_bag_from_prepacked(packed.data_ptr(), packed.numel(), bits,
+                                                           ctypes.byref(opt), ctypes.byref(module)),
+              "from_prepacked")
+        row_bytes = packed.shape[1]
+    else:
+        check(lib, lib.qembed_embedding_bag_from_float(w.data_ptr(), ctypes.byref(opt), ctypes.byref(qp),
+                                                       ctypes.byref(module)), "from_float")
+        row_bytes = dim + 8 if bits == 8 else (dim + 1) // 2 + 8
     del w
 
-    row_bytes = dim + 8 if bits == 8 else (dim + 1) // 2 + 8
     first = make_bags(rng, batch, rows, avg_len, fixed)
     touched = first[0].numel() * 64 * math.ceil(row_bytes / 64)
     nsets = max(1, math.ceil(2.5 * last_level_cache_bytes() / touched) + 1) if cold else 1
@@ -149,12 +160,16 @@ def run_case(lib, name, bits, rows, dim, batch, avg_len, threads, cold, fixed=Fa
     err = float((out - ref).abs().max() / max(float(ref.abs().max()), 1e-6))
     if err > 0.05:
         raise RuntimeError(f"{name}: qembed and PyTorch disagree (relative error {err:.3g})")
+    # PyTorch without FBGEMM runs the scalar fallback whose numerics the prepacked family
+    # reproduces bit for bit (FBGEMM's JIT fuses in float32 instead: last-bit differences).
+    if prepacked and "fbgemm" not in torch.backends.quantized.supported_engines and not torch.equal(out, ref):
+        raise RuntimeError(f"{name}: prepacked rows differ from PyTorch's fallback")
 
     t_torch = timed(torch_call, sets)
     t_qembed = timed(qembed_call, sets)
     lib.qembed_module_free(module)
     n = sum(s[0].numel() for s in sets) / len(sets)
-    res = {"case": name, "bits": bits, "rows": rows, "dim": dim, "batch": batch, "avg_len": avg_len,
+    res = {"case": name, "prepacked": prepacked, "bits": bits, "rows": rows, "dim": dim, "batch": batch, "avg_len": avg_len,
            "threads": threads, "cold": cold, "index_sets": nsets, "torch_us": t_torch * 1e6,
            "qembed_us": t_qembed * 1e6, "torch_rows_per_s": n / t_torch, "qembed_rows_per_s": n / t_qembed,
            "ratio_rows_per_s": t_torch / t_qembed, "max_rel_diff": err}
@@ -169,6 +184,8 @@ def main():
     ap.add_argument("--rows", type=int, default=4_000_000, help="rows of the FBGEMM-bench and multi-thread tables")
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="threads of the multi-thread case")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--prepacked", action="store_true",
+                    help="also run each FBGEMM-bench case with qembed serving PyTorch's own packed rows")
     ap.add_argument("--csv")
     a = ap.parse_args()
     lib = load_qembed(a.lib)
@@ -180,6 +197,9 @@ def main():
     for bits in (8, 4):
         for d in dims:
             results.append(run_case(lib, f"fbgemm {bits}-bit D={d}", bits, a.rows, d, 10, 100, 1, True))
+            if a.prepacked:
+                results.append(run_case(lib, f"fbgemm {bits}-bit D={d} prepacked", bits, a.rows, d, 10,
+                                        100, 1, True, prepacked=True))
     results.append(run_case(lib, "fbgemm 8-bit D=128 warm", 8, a.rows, 128, 10, 100, 1, False))
     for bits in (8, 4):
         results.append(run_case(lib, f"tbe {bits}-bit", bits, 100_000, 128, 512, 20, 1, True, fixed=True))

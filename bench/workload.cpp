@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "dispatch.h"
+#include "float16.h"
 #include "formats.h"
 #include "row_prefetch.h"
 #include "table_memory.h"
@@ -54,10 +55,39 @@ struct Aligned {
   Aligned& operator=(const Aligned&) = delete;
 };
 
-int64_t stored_row_bytes(int bits, int64_t dim) {
+int64_t stored_row_bytes(const Workload& w) {
   using namespace qembed::fmt;
-  const Format& f = format(bits == 8 ? FormatId::u8_row : FormatId::u4_row);
-  return row_elements(f, dim) * element_bytes(f.codes);
+  const Format& f = format(format_of(w));
+  return row_elements(f, w.dim) * element_bytes(f.codes);
+}
+
+// Rows in PyTorch's prepacked layout (formats.h), quantized per row from min to max:
+// 8-bit with fp32 scale and bias, 4-bit with fp16 ones (bench data: PyTorch's exact
+// rounding rules do not matter here).
+std::vector<uint8_t> prepack_rows(const std::vector<float>& w, int64_t rows, int64_t dim, int bits,
+                                  int64_t row_bytes) {
+  std::vector<uint8_t> out(static_cast<size_t>(rows * row_bytes), 0);
+  const int levels = (1 << bits) - 1, per_byte = 8 / bits;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* x = w.data() + r * dim;
+    const float lo = *std::min_element(x, x + dim), hi = *std::max_element(x, x + dim);
+    const float scale = hi > lo ? (hi - lo) / static_cast<float>(levels) : 1.0f;
+    uint8_t* row = out.data() + r * row_bytes;
+    for (int64_t c = 0; c < dim; ++c) {
+      const int q = std::min(levels, static_cast<int>(std::lrint((x[c] - lo) / scale)));
+      row[c / per_byte] |= static_cast<uint8_t>(q << ((c % per_byte) * bits));
+    }
+    if (bits == 8) {
+      std::memcpy(row + row_bytes - 8, &scale, 4);
+      std::memcpy(row + row_bytes - 4, &lo, 4);
+    } else {
+      const uint16_t s = qembed::detail::float_to_half_bits(scale);
+      const uint16_t b = qembed::detail::float_to_half_bits(lo);
+      std::memcpy(row + row_bytes - 4, &s, 2);
+      std::memcpy(row + row_bytes - 2, &b, 2);
+    }
+  }
+  return out;
 }
 
 // 64-byte lines a row at byte offset `off` of a line-aligned table spans.
@@ -65,17 +95,23 @@ int64_t lines_spanned(int64_t off, int64_t bytes) { return (off + bytes - 1) / 6
 
 }  // namespace
 
+qembed::fmt::FormatId format_of(const Workload& w) {
+  using qembed::fmt::FormatId;
+  if (w.prepacked) return w.bits == 8 ? FormatId::u8_sb32 : FormatId::u4_sb16;
+  return w.bits == 8 ? FormatId::u8_row : FormatId::u4_row;
+}
+
 std::string Workload::name() const {
   char buf[256];
   const char* mode_name = mode == qembed::Mode::Sum    ? (weighted ? "wsum" : "sum")
                           : mode == qembed::Mode::Mean ? "mean"
                                                        : "max";
-  std::snprintf(buf, sizeof buf, "%s/%dbit/D%lld/rows%lld/B%lld/L%lld%s/%s/%s/%s/%s/t%d",
-                group.c_str(), bits, static_cast<long long>(dim), static_cast<long long>(rows),
-                static_cast<long long>(batch), static_cast<long long>(avg_len),
-                fixed_len ? "" : "avg", index_type == qembed::IndexType::Int32 ? "i32" : "i64",
-                mode_name, cold ? "cold" : "warm", dist == Dist::Zipf ? "zipf" : "uniform",
-                threads);
+  std::snprintf(buf, sizeof buf, "%s/%dbit%s/D%lld/rows%lld/B%lld/L%lld%s/%s/%s/%s/%s/t%d",
+                group.c_str(), bits, prepacked ? "-prepacked" : "", static_cast<long long>(dim),
+                static_cast<long long>(rows), static_cast<long long>(batch),
+                static_cast<long long>(avg_len), fixed_len ? "" : "avg",
+                index_type == qembed::IndexType::Int32 ? "i32" : "i64", mode_name,
+                cold ? "cold" : "warm", dist == Dist::Zipf ? "zipf" : "uniform", threads);
   return buf;
 }
 
@@ -118,6 +154,12 @@ std::vector<Workload> anchor_workloads(int64_t big_rows, bool quick) {
     v = fbgemm(4, 128);
     v.dist = Dist::Zipf;
     out.push_back(v);
+    // PyTorch's own prepacked rows (what FBGEMM's ops read), served with their numerics.
+    for (int bits : {8, 4}) {
+      v = fbgemm(bits, 128);
+      v.prepacked = true;
+      out.push_back(v);
+    }
   }
   // TBE inference: B=512 x L=20, D=128, 100k rows, one thread.
   for (int bits : {8, 4}) {
@@ -192,7 +234,7 @@ struct Prepared::Data {
 Prepared::~Prepared() = default;
 
 Prepared::Prepared(const Workload& w) : w_(w), d_(new Data) {
-  row_bytes_ = stored_row_bytes(w.bits, w.dim);
+  row_bytes_ = stored_row_bytes(w);
   Rng rng(static_cast<uint64_t>(w.rows * 131 + w.dim));
 
   // The table: uniform floats, quantized per row by qembed (8-bit or 4-bit codes).
@@ -204,9 +246,16 @@ Prepared::Prepared(const Workload& w) : w_(w), d_(new Data) {
   o.num_embeddings = w.rows;
   o.embedding_dim = w.dim;
   o.mode = w.mode;
-  d_->bag = std::make_unique<qembed::EmbeddingBag>(
-      qembed::EmbeddingBag::from_float(d_->weight.data(), o, q));
-  const bool keep_float = w.rows * w.dim <= (int64_t{128} << 20);  // <= 512 MB of floats
+  if (w.prepacked) {
+    const std::vector<uint8_t> packed = prepack_rows(d_->weight, w.rows, w.dim, w.bits, row_bytes_);
+    d_->bag = std::make_unique<qembed::EmbeddingBag>(qembed::EmbeddingBag::from_prepacked(
+        packed.data(), static_cast<int64_t>(packed.size()), w.bits, o));
+  } else {
+    d_->bag = std::make_unique<qembed::EmbeddingBag>(
+        qembed::EmbeddingBag::from_float(d_->weight.data(), o, q));
+  }
+  // The float table backs the reference path and verify() (other numerics when prepacked).
+  const bool keep_float = !w.prepacked && w.rows * w.dim <= (int64_t{128} << 20);  // <= 512 MB
   if (keep_float) {
     d_->scale = q.scale;
     d_->zero_point = q.zero_point;
@@ -303,7 +352,7 @@ void Prepared::run_roofline(size_t call) {
   // kernel's prefetch distance ahead; each bag's rows are read whole (XOR of every word)
   // and its output row written once.
   namespace d = qembed::detail;
-  const auto format = w_.bits == 8 ? qembed::fmt::FormatId::u8_row : qembed::fmt::FormatId::u4_row;
+  const qembed::fmt::FormatId format = format_of(w_);
   const int slot = w_.index_type == qembed::IndexType::Int32 ? d::kSlot_int32 : d::kSlot_int64;
   const int64_t dist =
       d::active_kernels()

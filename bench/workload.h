@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "formats.h"
 #include "qembed/qembed.hpp"
 
 namespace qbench {
@@ -30,9 +31,15 @@ struct Workload {
   int threads = 1;        // 0: every core
   bool cold = true;       // distinct index sets touching > 2x the last-level cache
   Dist dist = Dist::Uniform;
+  // Rows as PyTorch's embedding_bag_{byte,4bit}_prepack lay them out, served by
+  // EmbeddingBag::from_prepacked (the rowwise ops' numerics; sum only).
+  bool prepacked = false;
 
   std::string name() const;  // a stable, readable benchmark name
 };
+
+// The stored format a workload's table uses.
+qembed::fmt::FormatId format_of(const Workload& w);
 
 // The anchor workloads (../shared/spec/performance-anchors.md), one entry per workload
 // and variant: FBGEMM's bench shape on `big_rows` rows (D sweep; warm, Zipf, int32, mean,

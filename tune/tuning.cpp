@@ -20,7 +20,7 @@ std::vector<Pipeline> pipelines_for(const std::vector<qbench::Workload>& workloa
   std::vector<Pipeline> out;
   for (const qbench::Workload& w : workloads) {
     const bool max = w.mode == qembed::Mode::Max;
-    const std::string format = w.bits == 8 ? "u8_row" : "u4_row";
+    const std::string format = qembed::fmt::format(qbench::format_of(w)).name;
     const std::string itype = w.index_type == qembed::IndexType::Int32 ? "int32" : "int64";
     const std::string name = std::string(max ? "bag_max_" : "bag_sum_") + format + "_" + itype;
     auto it = std::find_if(out.begin(), out.end(),
@@ -45,7 +45,7 @@ std::vector<qbench::Workload> default_workloads(int64_t rows) {
   // FBGEMM shapes at D = 32, 128, 512, and TBE.
   std::vector<qbench::Workload> out;
   for (const qbench::Workload& w : qbench::anchor_workloads(rows, false)) {
-    const bool plain = w.cold && w.dist == qbench::Dist::Uniform && !w.weighted &&
+    const bool plain = w.cold && w.dist == qbench::Dist::Uniform && !w.weighted && !w.prepacked &&
                        w.mode == qembed::Mode::Sum && w.index_type == qembed::IndexType::Int64;
     const bool fbgemm = w.group == "fbgemm" && (w.dim == 32 || w.dim == 128 || w.dim == 512);
     if (plain && (fbgemm || w.group == "tbe")) out.push_back(w);
@@ -308,8 +308,7 @@ struct Evaluator::Impl {
   Impl(const Pipeline& pipeline, KernelBuilder& b, double s) : p(pipeline), builder(b), seconds(s) {
     original = &qd::active_kernels();
     baseline = *original;
-    fi = static_cast<int>(p.bits == 8 ? qembed::fmt::FormatId::u8_row
-                                      : qembed::fmt::FormatId::u4_row);
+    fi = static_cast<int>(qbench::format_of(p.workloads.front()));
     si = p.index_type == qembed::IndexType::Int32 ? qd::kSlot_int32 : qd::kSlot_int64;
     op = p.max ? qd::kOp_bag_max : qd::kOp_bag_sum;
     for (const qbench::Workload& w : p.workloads) {
