@@ -157,11 +157,24 @@ void Module::store_row(int64_t r, const int32_t* codes) {
       std::memcpy(row, codes, static_cast<size_t>(dim()) * 4);
       break;
   }
-  if (f.layout == fmt::QParamLayout::Row) {  // fused qparams after the codes
-    uint8_t* qp = row + row_bytes - 8;
-    std::memcpy(qp, &qparams_.scale[r], 4);
-    std::memcpy(qp + 4, &qparams_.zero_point[r], 4);
+  store_qparams(r);
+}
+
+void Module::store_qparams(int64_t r) {
+  if (fmt::format(format_).layout != fmt::QParamLayout::Row) return;
+  // Fused qparams after the codes.
+  uint8_t* qp = table_.data.get() + (r + 1) * stored_row_bytes() - 8;
+  std::memcpy(qp, &qparams_.scale[r], 4);
+  std::memcpy(qp + 4, &qparams_.zero_point[r], 4);
+}
+
+int64_t Module::int_repr_row_bytes() const {
+  const fmt::Codes c = fmt::format(format_).codes;
+  if (c == fmt::Codes::U4 && dim() % 2 != 0) return 0;  // odd D: rows share a byte
+  if (c != fmt::Codes::U8 && c != fmt::Codes::I8 && c != fmt::Codes::U4 && c != fmt::Codes::I32) {
+    return 0;
   }
+  return fmt::code_elements(c, dim()) * fmt::element_bytes(c);
 }
 
 std::shared_ptr<const Module> Module::from_float(Kind kind, const float* weight,
@@ -244,6 +257,16 @@ std::shared_ptr<const Module> Module::from_quantized(Kind kind, const QParams& q
   std::shared_ptr<Module> m = allocate(kind, options, q, stored_format(q));
   if (codes == fmt::Codes::F32 || codes == fmt::Codes::F16) {  // stored as given
     std::memcpy(m->table_.data.get(), data, size);
+    return m;
+  }
+  // Whole rows of bytes when int_repr's rows are the stored codes already.
+  if (const int64_t code_bytes = m->int_repr_row_bytes(); code_bytes > 0) {
+    uint8_t* table = m->table_.data.get();
+    const int64_t row_bytes = m->stored_row_bytes();
+    for (int64_t r = 0; r < rows; ++r) {
+      std::memcpy(table + r * row_bytes, data + r * code_bytes, static_cast<size_t>(code_bytes));
+      m->store_qparams(r);
+    }
     return m;
   }
   std::vector<int32_t> row(static_cast<size_t>(dim));
@@ -556,6 +579,14 @@ QuantizedWeight Module::quantized_weight() const {
   if (f.codes == fmt::Codes::F32 || f.codes == fmt::Codes::F16) {
     const size_t bytes = static_cast<size_t>(n) * fmt::element_bytes(f.codes);
     w.data.assign(table_.data.get(), table_.data.get() + bytes);
+    return w;
+  }
+  if (const int64_t code_bytes = int_repr_row_bytes(); code_bytes > 0) {
+    w.data.resize(static_cast<size_t>(rows() * code_bytes));
+    for (int64_t r = 0; r < rows(); ++r) {
+      std::memcpy(w.data.data() + r * code_bytes, table_.data.get() + r * stored_row_bytes(),
+                  static_cast<size_t>(code_bytes));
+    }
     return w;
   }
   const int eb = f.codes == fmt::Codes::I32 ? 4 : 1;

@@ -66,6 +66,10 @@ class Module {
                                           const QParams& q, fmt::FormatId format);
   // Packs one row of integer codes (and its fused qparams) into the table.
   void store_row(int64_t row, const int32_t* codes);
+  void store_qparams(int64_t row);  // a row's fused qparams (per-row layouts), else nothing
+  // Bytes of one row's codes when int_repr()'s rows are exactly the stored codes (8/32-bit
+  // codes, 4-bit ones with even D), so rows copy whole; 0 otherwise.
+  int64_t int_repr_row_bytes() const;
   struct TableViews;
   // Runs a validated bag forward with bag begins `begins` (num_bags entries).
   void run_bags(const Indices& indices, const void* begins, int64_t num_bags,
