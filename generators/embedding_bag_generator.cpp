@@ -94,8 +94,7 @@ class EmbeddingBagGenerator : public Generator<EmbeddingBagGenerator> {
         return stages::scale_bias_accumulate(acc, sb.code(c, row), sb.scale(row), sb.bias(row), w);
       };
     }
-    const bool pairs = t.format.layout != fmt::QParamLayout::ScaleBiasF16 &&
-                       format_param(format).codes == fmt::Codes::U4;
+    const bool pairs = format_param(format).codes == fmt::Codes::U4;
     stages::BagReduce bag = stages::bag_reduce(in, mode, pairs);
     out(c, j) = bag.out(c, j);
 
