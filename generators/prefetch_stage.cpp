@@ -38,15 +38,21 @@ Expr prefetch_row(const StoredTable& t, const ImageParam& table, const Expr& row
   Expr first = col / fmt::codes_per_byte(t.format.codes);
   Expr last = t.row_elems - 1;
   // One request per line of the span, plus its last byte (the span may straddle a line).
+  // A span sized for the widest tile would repeat the row's last line on short rows (4
+  // extra requests a row for D=32 at 8 bits with 256-byte spans), so requests `offset`
+  // bytes into the span are skipped when the row is shorter than that: a condition on the
+  // row length only, the same for every lane and entry (a well-predicted branch).
+  auto within_row = [&](int offset) {
+    Expr e = min(first + offset / elem_bytes, last);
+    return Call::make(Int(32), Call::if_then_else,
+                      {offset / elem_bytes < last, prefetch_element(table, row, e, wide), 0},
+                      Call::PureIntrinsic);
+  };
   Expr req = prefetch_element(table, row, first, wide);
-  for (int b = 64; b < span_bytes; b += 64) {
-    req = after(req, prefetch_element(table, row, min(first + b / elem_bytes, last), wide));
-  }
-  req = after(req,
-              prefetch_element(table, row, min(first + (span_bytes - 1) / elem_bytes, last), wide));
-  if (fmt::fused_qparams(t.format.layout)) {
-    req = after(req, prefetch_element(table, row, last, wide));
-  }
+  for (int b = 64; b < span_bytes; b += 64) req = after(req, within_row(b));
+  req = after(req, within_row(span_bytes - 1));
+  // The row's last element: its fused qparams, or the end of a row shorter than the span.
+  req = after(req, prefetch_element(table, row, last, wide));
   return req;
 }
 
