@@ -36,7 +36,7 @@ constexpr const char* kPackings[] = {"embedding_bag_2bit_prepack", "embedding_ba
 int packing_index(int bits) { return bits == 2 ? 0 : bits == 4 ? 1 : 2; }
 int packing_bits(int index) { return index == 0 ? 2 : index == 1 ? 4 : 8; }
 // The safetensors dtype of the `weight` tensor, indexed by fmt::Codes.
-constexpr const char* kCodeDTypes[] = {"F32", "F16", "U8", "I8", "U8", "I32"};
+constexpr const char* kCodeDTypes[] = {"F32", "F16", "U8", "I8", "U8", "I32", "U8"};
 
 // The `weight` tensor's shape: int_repr()'s, flat for quint4x2 (two codes per byte).
 std::vector<int64_t> weight_shape(fmt::Codes codes, int64_t rows, int64_t dim) {
@@ -75,24 +75,8 @@ class Metadata {
     for (size_t i = 0; i < N; ++i) all += (i ? ", " : "") + std::string(names[i]);
     fail("metadata " + key + " must be one of " + all + ", got \"" + v + "\"");
   }
-  int64_t integer(const std::string& key) const {
-    const std::string& v = get(key);
-    int64_t x = 0;
-    const auto r = std::from_chars(v.data(), v.data() + v.size(), x);
-    if (v.empty() || r.ec != std::errc() || r.ptr != v.data() + v.size()) {
-      fail("metadata " + key + " must be an integer, got \"" + v + "\"");
-    }
-    return x;
-  }
-  double real(const std::string& key) const {
-    const std::string& v = get(key);
-    double x = 0;
-    const auto r = std::from_chars(v.data(), v.data() + v.size(), x);
-    if (v.empty() || r.ec != std::errc() || r.ptr != v.data() + v.size()) {
-      fail("metadata " + key + " must be a number, got \"" + v + "\"");
-    }
-    return x;
-  }
+  int64_t integer(const std::string& key) const { return number<int64_t>(key, "an integer"); }
+  double real(const std::string& key) const { return number<double>(key, "a number"); }
   bool boolean(const std::string& key) const {
     static const char* const kBools[] = {"False", "True"};
     return choice(key, kBools) == 1;
@@ -103,6 +87,18 @@ class Metadata {
   }
 
  private:
+  // The whole value as a T (std::from_chars: no locale, no leading '+' or spaces).
+  template <typename T>
+  T number(const std::string& key, const char* what) const {
+    const std::string& v = get(key);
+    T x{};
+    const auto r = std::from_chars(v.data(), v.data() + v.size(), x);
+    if (v.empty() || r.ec != std::errc() || r.ptr != v.data() + v.size()) {
+      fail("metadata " + key + " must be " + what + ", got \"" + v + "\"");
+    }
+    return x;
+  }
+
   const std::map<std::string, std::string>& m_;
   const std::string& source_;
 };

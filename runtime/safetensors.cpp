@@ -20,35 +20,18 @@ class HeaderParser {
 
   File parse_top() {
     File f;
+    bool seen_metadata = false;
     skip_ws();
-    expect('{');
-    skip_ws();
-    if (peek() == '}') {
-      ++p_;
-    } else {
-      for (;;) {
-        skip_ws();
-        const std::string key = string();
-        skip_ws();
-        expect(':');
-        skip_ws();
-        if (key == "__metadata__") {
-          if (seen_metadata_) fail("the key \"__metadata__\" appears twice");
-          seen_metadata_ = true;
-          f.metadata = string_map();
-        } else {
-          if (f.tensors.count(key) != 0) fail("the tensor \"" + key + "\" appears twice");
-          f.tensors[key] = tensor(key);
-        }
-        skip_ws();
-        if (peek() == ',') {
-          ++p_;
-          continue;
-        }
-        expect('}');
-        break;
+    object([&](const std::string& key) {
+      if (key == "__metadata__") {
+        if (seen_metadata) fail("the key \"__metadata__\" appears twice");
+        seen_metadata = true;
+        f.metadata = string_map();
+      } else {
+        if (f.tensors.count(key) != 0) fail("the tensor \"" + key + "\" appears twice");
+        f.tensors[key] = tensor(key);
       }
-    }
+    });
     skip_ws();  // the writer pads the header with spaces
     if (p_ != end_) fail("bytes after the header's JSON object");
     return f;
@@ -208,64 +191,26 @@ class HeaderParser {
 
   std::vector<int64_t> integer_array(size_t max_size, const char* what) {
     std::vector<int64_t> v;
-    expect('[');
-    skip_ws();
-    if (peek() == ']') {
-      ++p_;
-      return v;
-    }
-    for (;;) {
-      skip_ws();
+    list('[', ']', [&] {
       if (v.size() == max_size) fail(std::string(what) + " has too many entries");
       v.push_back(integer());
-      skip_ws();
-      if (peek() == ',') {
-        ++p_;
-        continue;
-      }
-      expect(']');
-      return v;
-    }
+    });
+    return v;
   }
 
   std::map<std::string, std::string> string_map() {
     std::map<std::string, std::string> m;
-    expect('{');
-    skip_ws();
-    if (peek() == '}') {
-      ++p_;
-      return m;
-    }
-    for (;;) {
-      skip_ws();
-      std::string key = string();
-      skip_ws();
-      expect(':');
-      skip_ws();
+    object([&](const std::string& key) {
       if (m.count(key) != 0) fail("the metadata key \"" + key + "\" appears twice");
       m[key] = string();
-      skip_ws();
-      if (peek() == ',') {
-        ++p_;
-        continue;
-      }
-      expect('}');
-      return m;
-    }
+    });
+    return m;
   }
 
   TensorInfo tensor(const std::string& name) {
     TensorInfo t;
     bool has_dtype = false, has_shape = false, has_offsets = false;
-    expect('{');
-    skip_ws();
-    for (bool first = true;; first = false) {
-      skip_ws();
-      if (first && peek() == '}') break;
-      const std::string key = string();
-      skip_ws();
-      expect(':');
-      skip_ws();
+    object([&](const std::string& key) {
       if (key == "dtype" && !has_dtype) {
         t.dtype = string();
         has_dtype = true;
@@ -281,25 +226,50 @@ class HeaderParser {
       } else {
         fail("the tensor \"" + name + "\": unexpected or repeated key \"" + key + "\"");
       }
-      skip_ws();
-      if (peek() == ',') {
-        ++p_;
-        continue;
-      }
-      break;
-    }
-    expect('}');
+    });
     if (!has_dtype || !has_shape || !has_offsets) {
       fail("the tensor \"" + name + "\" needs dtype, shape and data_offsets");
     }
     return t;
   }
 
+  // The elements of a JSON array or object: `open`, then item() for each comma-separated
+  // element (whitespace around each skipped), then `close`. The one loop every list in
+  // the header goes through.
+  template <typename F>
+  void list(char open, char close, F&& item) {
+    expect(open);
+    skip_ws();
+    if (peek() == close) {
+      ++p_;
+      return;
+    }
+    for (;;) {
+      skip_ws();
+      item();
+      skip_ws();
+      if (peek() != ',') break;
+      ++p_;
+    }
+    expect(close);
+  }
+
+  // An object's members: member(key) reads the value after "key":.
+  template <typename F>
+  void object(F&& member) {
+    list('{', '}', [&] {
+      const std::string key = string();
+      skip_ws();
+      expect(':');
+      skip_ws();
+      member(key);
+    });
+  }
+
   const char* begin_;
   const char* p_;
   const char* end_;
   const std::string& source_;
-  bool seen_metadata_ = false;
 };
 
 void append_json_string(std::string& out, const std::string& s) {
