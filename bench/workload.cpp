@@ -97,7 +97,7 @@ int64_t lines_spanned(int64_t off, int64_t bytes) { return (off + bytes - 1) / 6
 
 qembed::fmt::FormatId format_of(const Workload& w) {
   using qembed::fmt::FormatId;
-  if (w.prepacked) return w.bits == 8 ? FormatId::u8_sb32 : FormatId::u4_sb16;
+  if (w.prepacked) return qembed::fmt::prepacked_format(w.bits);
   return w.bits == 8 ? FormatId::u8_row : FormatId::u4_row;
 }
 

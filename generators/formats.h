@@ -81,6 +81,12 @@ inline constexpr Format kFormats[] = {
 
 inline constexpr const Format& format(FormatId id) { return kFormats[static_cast<int>(id)]; }
 
+// The prepacked family's format for rows of PyTorch's embedding_bag_{byte,4bit,2bit}_prepack
+// (bits 8, 4 or 2; the caller checks bits).
+inline constexpr FormatId prepacked_format(int bits) {
+  return bits == 8 ? FormatId::u8_sb32 : bits == 4 ? FormatId::u4_sb16 : FormatId::u2_sb16;
+}
+
 // Returns false when `name` is not a known format.
 inline bool format_from_name(const char* name, FormatId* out) {
   for (int i = 0; i < static_cast<int>(FormatId::count); ++i) {

@@ -314,9 +314,7 @@ std::shared_ptr<const Module> Module::from_prepacked(const uint8_t* packed, uint
   if (options.max_norm) {
     throw InvalidArgument("options.max_norm must be unset for a prepacked table");
   }
-  const fmt::FormatId id = bits == 8   ? fmt::FormatId::u8_sb32
-                           : bits == 4 ? fmt::FormatId::u4_sb16
-                                       : fmt::FormatId::u2_sb16;
+  const fmt::FormatId id = fmt::prepacked_format(bits);
   const fmt::Format& f = fmt::format(id);
   const int per_byte = fmt::codes_per_byte(f.codes);
   const int64_t rows = options.num_embeddings, dim = options.embedding_dim;
@@ -516,6 +514,10 @@ void Module::get_weight(float* out, int64_t out_len) const {
   const EmbeddingKernel kernel = kernels().embedding[fi][kSlot_int32];
   const BagKernel bag_kernel = kernels().bag_sum[fi][kSlot_int32];
   const float no_weights = 0.0f;
+  // Bag b of a chunk begins at entry b (the same for every chunk).
+  std::vector<int32_t> one_row_bags(
+      packing_bits_ != 0 ? static_cast<size_t>(std::min<int64_t>(rows(), kWeightChunkRows)) : 0);
+  std::iota(one_row_bags.begin(), one_row_bags.end(), 0);
   const int64_t chunks = (rows() + kWeightChunkRows - 1) / kWeightChunkRows;
   const ChunkGroups groups(chunks, pool_threads());
   parallel_for(groups.tasks, [&](int task) {
@@ -529,9 +531,7 @@ void Module::get_weight(float* out, int64_t out_len) const {
       BufferView<1> idx(iota.data(), i32_type(), {n});
       BufferView<2> o(out + r0 * dim(), f32_type(), {d, n});
       if (packing_bits_ != 0) {
-        std::vector<int32_t> begins(static_cast<size_t>(n));
-        std::iota(begins.begin(), begins.end(), 0);
-        BufferView<1> off(begins.data(), i32_type(), {n});
+        BufferView<1> off(one_row_bags.data(), i32_type(), {n});
         BufferView<1> w(&no_weights, f32_type(), {1});
         check_kernel(
             bag_kernel(d, t.table.get(), t.col_scale.get(), t.col_zero_point.get(), idx.get(),

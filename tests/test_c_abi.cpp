@@ -16,15 +16,7 @@ namespace {
 
 constexpr float kSentinel = 12345.0f;
 
-qembed_options options(int64_t rows, int64_t dim, qembed_mode mode = QEMBED_MODE_SUM) {
-  qembed_options o{};
-  o.num_embeddings = rows;
-  o.embedding_dim = dim;
-  o.padding_idx = QEMBED_NO_PADDING_IDX;
-  o.norm_type = 2.0;
-  o.mode = mode;
-  return o;
-}
+using qtest::options;
 
 struct Table {
   int64_t rows = 10, dim = 4;

@@ -12,6 +12,7 @@
 #include <map>
 #include <sstream>
 
+#include "formats.h"
 #include "qembed/qembed.h"
 #include "safetensors.h"
 #include "test_util.h"
@@ -299,14 +300,11 @@ TEST_P(Golden, PrepackedTablesMatchPyTorchsRowwiseOps) {
     const int64_t rows = packed.shape[0], row_bytes = packed.shape[1];
     const std::vector<float> want = tensor_values<float>(g, "output");
     const int64_t dim = want.size() / static_cast<size_t>(g.tensors.at("output").shape[0]);
-    ASSERT_EQ(row_bytes, (dim * bits + 7) / 8 + (bits == 8 ? 8 : 4));
+    // PyTorch's rows have the prepacked format's layout (formats.h).
+    ASSERT_EQ(row_bytes, qembed::fmt::row_elements(
+                             qembed::fmt::format(qembed::fmt::prepacked_format(bits)), dim));
 
-    qembed_options o{};
-    o.num_embeddings = rows;
-    o.embedding_dim = dim;
-    o.padding_idx = QEMBED_NO_PADDING_IDX;
-    o.norm_type = 2.0;
-    o.mode = QEMBED_MODE_SUM;
+    qembed_options o = qtest::options(rows, dim);
     o.include_last_offset = last;
     qembed_module* m = nullptr;
     ASSERT_EQ(

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <random>
 
+#include "formats.h"
 #include "qembed/qembed.h"
 #include "qembed/qembed.hpp"
 #include "reference.h"
@@ -20,7 +21,9 @@ using qembed::EmbeddingBag;
 using qembed::EmbeddingBagOptions;
 using qembed::Mode;
 
-int64_t row_bytes(int bits, int64_t dim) { return (dim * bits + 7) / 8 + (bits == 8 ? 8 : 4); }
+int64_t row_bytes(int bits, int64_t dim) {
+  return qembed::fmt::row_elements(qembed::fmt::format(qembed::fmt::prepacked_format(bits)), dim);
+}
 
 // Random rows: any codes, finite scales and biases of both signs (fp32 or fp16).
 std::vector<uint8_t> random_packed(std::mt19937& rng, int bits, int64_t rows, int64_t dim) {
@@ -137,12 +140,7 @@ TEST(PrepackedModule, RejectsWhatPyTorchsOpsWouldNotCompute) {
   std::mt19937 rng(5);
   std::vector<uint8_t> p = random_packed(rng, 4, 3, 8);
   const int64_t size = static_cast<int64_t>(p.size());
-  qembed_options o{};
-  o.num_embeddings = 3;
-  o.embedding_dim = 8;
-  o.padding_idx = QEMBED_NO_PADDING_IDX;
-  o.norm_type = 2.0;
-  o.mode = QEMBED_MODE_SUM;
+  const qembed_options o = qtest::options(3, 8);
   auto refused = [&](const uint8_t* data, int64_t n, int bits, const qembed_options& opts,
                      const std::string& needle) {
     qembed_module* m = nullptr;

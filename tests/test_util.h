@@ -122,6 +122,17 @@ inline std::vector<Scheme> all_schemes() {
   return s;
 }
 
+// C ABI options with PyTorch's defaults: no padding_idx, no max_norm, p = 2.
+inline qembed_options options(int64_t rows, int64_t dim, qembed_mode mode = QEMBED_MODE_SUM) {
+  qembed_options o{};
+  o.num_embeddings = rows;
+  o.embedding_dim = dim;
+  o.padding_idx = QEMBED_NO_PADDING_IDX;
+  o.norm_type = 2.0;
+  o.mode = mode;
+  return o;
+}
+
 // Base of the tests that run once per kernel target this CPU supports: forces the target
 // for the test, restores the best one after.
 class PerTarget : public ::testing::TestWithParam<std::string> {
