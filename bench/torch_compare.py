@@ -6,11 +6,12 @@ FBGEMM on an x86 PyTorch wheel (e.g. 2.11) and a scalar fallback in Debian's 1.1
 is loaded from libqembed.so through its C ABI (ctypes), on the same float tables (each
 library quantizes them per row its own way: same row geometry) and the same indices.
 
-  python3 bench/torch_compare.py [--lib build/default/runtime/libqembed.so]
-         [--rows N] [--quick] [--threads N] [--csv FILE]
+  python3 bench/torch_compare.py [--lib [LABEL=]PATH ...] [--rows N] [--quick] [--threads N]
+         [--prepacked] [--csv FILE]
 
 Workloads are the anchors of ../shared/spec/performance-anchors.md. Each case prints one
-JSON line; a summary table with qembed/PyTorch rows/s ratios ends the run.
+JSON line; a summary table with qembed/PyTorch rows/s ratios ends the run. Several --lib
+builds are timed on the same tables and indices, in turn, two rounds (the faster counts).
 """
 import argparse
 import ctypes
@@ -94,9 +95,10 @@ def per_row_qparams(w, qmax):
     return scale, zp
 
 
-def timed(fn, sets, min_seconds=0.5, min_calls=20):
-    for i in range(len(sets)):
-        fn(sets[i])
+def timed(fn, sets, warm_up=True, min_seconds=0.3, min_calls=20):
+    if warm_up:  # one pass over every index set (pages them in; the table state it leaves is cold)
+        for i in range(len(sets)):
+            fn(sets[i])
     calls, t0 = 0, time.perf_counter()
     while True:
         fn(sets[calls % len(sets)])
@@ -106,12 +108,19 @@ def timed(fn, sets, min_seconds=0.5, min_calls=20):
             return el / calls
 
 
-def run_case(lib, name, bits, rows, dim, batch, avg_len, threads, cold, fixed=False, prepacked=False):
-    """prepacked: qembed serves PyTorch's own packed tensor (from_prepacked: the same bytes
-    and the rowwise ops' numerics); else its reference family quantizes the float table
-    per row (float qparams; PyTorch's packs round them to fp16 for 4 bits)."""
-    torch.set_num_threads(threads)
-    check(lib, lib.qembed_set_num_threads(threads), "set_num_threads")
+def run_case(libs, name, bits, rows, dim, batch, avg_len, threads, cold, fixed=False, prepacked=False):
+    """libs: [(label, lib)], each timed on the same tables and indices (an A/B of two
+    builds runs in one process). prepacked: qembed serves PyTorch's own packed tensor
+    (from_prepacked: the same bytes and the rowwise ops' numerics); else its reference
+    family quantizes the float table per row (float qparams; PyTorch's packs round them to
+    fp16 for 4 bits)."""
+    # Tables are built with every core (4M x 512 floats is 8 GB); calls are timed on `threads`.
+    def set_threads(n):
+        torch.set_num_threads(n)
+        for _, lib in libs:
+            check(lib, lib.qembed_set_num_threads(n), "set_num_threads")
+
+    set_threads(os.cpu_count())
     rng = torch.Generator().manual_seed(rows + dim)
     w = torch.rand(rows, dim, generator=rng) * 2 - 1
     qmax = 255.0 if bits == 8 else 15.0
@@ -126,16 +135,18 @@ def run_case(lib, name, bits, rows, dim, batch, avg_len, threads, cold, fixed=Fa
                  ctypes.cast(scale.data_ptr(), ctypes.POINTER(ctypes.c_float)),
                  ctypes.cast(zp.data_ptr(), ctypes.POINTER(ctypes.c_float)), rows, 0)
     opt = Options(rows, dim, QEMBED_NO_PADDING_IDX, 0, 0.0, 2.0, QEMBED_MODE_SUM, 0)
-    module = ctypes.c_void_p()
-    if prepacked:
-        check(lib, lib.qembed_embedding_bag_from_prepacked(packed.data_ptr(), packed.numel(), bits,
-                                                           ctypes.byref(opt), ctypes.byref(module)),
-              "from_prepacked")
-        row_bytes = packed.shape[1]
-    else:
-        check(lib, lib.qembed_embedding_bag_from_float(w.data_ptr(), ctypes.byref(opt), ctypes.byref(qp),
-                                                       ctypes.byref(module)), "from_float")
-        row_bytes = dim + 8 if bits == 8 else (dim + 1) // 2 + 8
+    modules = []
+    for label, lib in libs:
+        module = ctypes.c_void_p()
+        if prepacked:
+            check(lib, lib.qembed_embedding_bag_from_prepacked(packed.data_ptr(), packed.numel(), bits,
+                                                               ctypes.byref(opt), ctypes.byref(module)),
+                  "from_prepacked")
+        else:
+            check(lib, lib.qembed_embedding_bag_from_float(w.data_ptr(), ctypes.byref(opt), ctypes.byref(qp),
+                                                           ctypes.byref(module)), "from_float")
+        modules.append(module)
+    row_bytes = packed.shape[1] if prepacked else (dim + 8 if bits == 8 else (dim + 1) // 2 + 8)
     del w
 
     first = make_bags(rng, batch, rows, avg_len, fixed)
@@ -143,36 +154,49 @@ def run_case(lib, name, bits, rows, dim, batch, avg_len, threads, cold, fixed=Fa
     nsets = max(1, math.ceil(2.5 * last_level_cache_bytes() / touched) + 1) if cold else 1
     sets = [first] + [make_bags(rng, batch, rows, avg_len, fixed) for _ in range(nsets - 1)]
     out = torch.empty(batch, dim)
+    set_threads(threads)
 
-    def qembed_call(s):
-        idx, off = s
-        check(lib, lib.qembed_embedding_bag_forward(module, idx.data_ptr(), idx.numel(), off.data_ptr(),
-                                                    off.numel(), QEMBED_INT64, None, out.data_ptr(),
-                                                    out.numel()), "forward")
+    def qembed_call(lib, module):
+        def call(s):
+            idx, off = s
+            check(lib, lib.qembed_embedding_bag_forward(module, idx.data_ptr(), idx.numel(), off.data_ptr(),
+                                                        off.numel(), QEMBED_INT64, None, out.data_ptr(),
+                                                        out.numel()), "forward")
+        return call
 
     def torch_call(s):
         idx, off = s
         return op(packed, idx, off, False, 0, False, None, None, False)
 
-    # Sanity: both compute the same bags up to their different rounding of the qparams.
-    qembed_call(sets[0])
+    calls = [qembed_call(lib, m) for (_, lib), m in zip(libs, modules)]
     ref = torch_call(sets[0])
-    err = float((out - ref).abs().max() / max(float(ref.abs().max()), 1e-6))
-    if err > 0.05:
-        raise RuntimeError(f"{name}: qembed and PyTorch disagree (relative error {err:.3g})")
-    # PyTorch without FBGEMM runs the scalar fallback whose numerics the prepacked family
-    # reproduces bit for bit (FBGEMM's JIT fuses in float32 instead: last-bit differences).
-    if prepacked and "fbgemm" not in torch.backends.quantized.supported_engines and not torch.equal(out, ref):
-        raise RuntimeError(f"{name}: prepacked rows differ from PyTorch's fallback")
+    err = 0.0
+    for (label, _), call in zip(libs, calls):
+        # Sanity: both compute the same bags up to their different rounding of the qparams.
+        call(sets[0])
+        err = max(err, float((out - ref).abs().max() / max(float(ref.abs().max()), 1e-6)))
+        if err > 0.05:
+            raise RuntimeError(f"{name}: {label} and PyTorch disagree (relative error {err:.3g})")
+        # PyTorch without FBGEMM runs the scalar fallback whose numerics the prepacked family
+        # reproduces bit for bit (FBGEMM's JIT fuses in float32 instead: last-bit differences).
+        if prepacked and "fbgemm" not in torch.backends.quantized.supported_engines and not torch.equal(out, ref):
+            raise RuntimeError(f"{name}: {label}'s prepacked rows differ from PyTorch's fallback")
 
-    t_torch = timed(torch_call, sets)
-    t_qembed = timed(qembed_call, sets)
-    lib.qembed_module_free(module)
+    # Two rounds, each implementation in turn; the faster round of each counts.
+    t_torch, t_qembed = math.inf, [math.inf] * len(libs)
+    for rnd in range(2):
+        t_torch = min(t_torch, timed(torch_call, sets, warm_up=rnd == 0))
+        t_qembed = [min(t, timed(call, sets, warm_up=rnd == 0)) for t, call in zip(t_qembed, calls)]
+    for (_, lib), m in zip(libs, modules):
+        lib.qembed_module_free(m)
     n = sum(s[0].numel() for s in sets) / len(sets)
-    res = {"case": name, "prepacked": prepacked, "bits": bits, "rows": rows, "dim": dim, "batch": batch, "avg_len": avg_len,
-           "threads": threads, "cold": cold, "index_sets": nsets, "torch_us": t_torch * 1e6,
-           "qembed_us": t_qembed * 1e6, "torch_rows_per_s": n / t_torch, "qembed_rows_per_s": n / t_qembed,
-           "ratio_rows_per_s": t_torch / t_qembed, "max_rel_diff": err}
+    res = {"case": name, "prepacked": prepacked, "bits": bits, "rows": rows, "dim": dim, "batch": batch,
+           "avg_len": avg_len, "threads": threads, "cold": cold, "index_sets": nsets, "torch_us": t_torch * 1e6,
+           "torch_rows_per_s": n / t_torch, "max_rel_diff": err}
+    for (label, _), t in zip(libs, t_qembed):
+        res[f"{label}_us"] = t * 1e6
+        res[f"{label}_rows_per_s"] = n / t
+        res[f"{label}_ratio_rows_per_s"] = t_torch / t
     print(json.dumps(res), flush=True)
     return res
 
@@ -180,7 +204,9 @@ def run_case(lib, name, bits, rows, dim, batch, avg_len, threads, cold, fixed=Fa
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--lib", default=os.path.join(here, "..", "build", "default", "runtime", "libqembed.so"))
+    ap.add_argument("--lib", action="append",
+                    help="[LABEL=]PATH of a libqembed.so (default: this checkout's build); repeat to time "
+                         "several builds on the same data (labels default to qembed, qembed2, ...)")
     ap.add_argument("--rows", type=int, default=4_000_000, help="rows of the FBGEMM-bench and multi-thread tables")
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="threads of the multi-thread case")
     ap.add_argument("--quick", action="store_true")
@@ -188,26 +214,35 @@ def main():
                     help="also run each FBGEMM-bench case with qembed serving PyTorch's own packed rows")
     ap.add_argument("--csv")
     a = ap.parse_args()
-    lib = load_qembed(a.lib)
+    libs = []
+    for i, spec in enumerate(a.lib or [os.path.join(here, "..", "build", "default", "runtime", "libqembed.so")]):
+        label, _, path = spec.rpartition("=")
+        libs.append((label or ("qembed" if i == 0 else f"qembed{i + 1}"), load_qembed(path)))
     print(json.dumps({"torch": torch.__version__, "engines": torch.backends.quantized.supported_engines,
-                      "qembed_target": lib.qembed_kernel_target().decode(), "cores": os.cpu_count(),
+                      "qembed_target": libs[0][1].qembed_kernel_target().decode(), "cores": os.cpu_count(),
                       "llc_bytes": last_level_cache_bytes()}), flush=True)
     dims = [64, 128] if a.quick else [32, 64, 128, 256, 512]
     results = []
     for bits in (8, 4):
-        for d in dims:
-            results.append(run_case(lib, f"fbgemm {bits}-bit D={d}", bits, a.rows, d, 10, 100, 1, True))
-            if a.prepacked:
-                results.append(run_case(lib, f"fbgemm {bits}-bit D={d} prepacked", bits, a.rows, d, 10,
-                                        100, 1, True, prepacked=True))
-    results.append(run_case(lib, "fbgemm 8-bit D=128 warm", 8, a.rows, 128, 10, 100, 1, False))
+        results.append(run_case(libs, f"tbe {bits}-bit", bits, 100_000, 128, 512, 20, 1, True, fixed=True))
+    for bits in (8, 4):  # PyTorch's 4-bit op runs one thread whatever it is given
+        results.append(run_case(libs, f"mt {bits}-bit {a.threads} threads", bits, a.rows, 128, 4096, 20, a.threads,
+                                True, fixed=True))
+    results.append(run_case(libs, "fbgemm 8-bit D=128 warm", 8, a.rows, 128, 10, 100, 1, False))
     for bits in (8, 4):
-        results.append(run_case(lib, f"tbe {bits}-bit", bits, 100_000, 128, 512, 20, 1, True, fixed=True))
-    results.append(run_case(lib, f"mt 8-bit {a.threads} threads", 8, a.rows, 128, 4096, 20, a.threads, True,
-                            fixed=True))
-    print(f"\n{'case':36s} {'torch us':>10s} {'qembed us':>10s} {'qembed/torch rows/s':>20s}")
+        for d in dims:
+            results.append(run_case(libs, f"fbgemm {bits}-bit D={d}", bits, a.rows, d, 10, 100, 1, True))
+    # Last, so that a run cut short by a time limit has the anchors above.
+    for bits in (8, 4) if a.prepacked else ():
+        for d in dims:
+            results.append(run_case(libs, f"fbgemm {bits}-bit D={d} prepacked", bits, a.rows, d, 10, 100, 1, True,
+                                    prepacked=True))
+    header = f"\n{'case':32s} {'torch us':>9s}" + "".join(f" {label + ' us':>12s} {'rows/s ratio':>12s}"
+                                                           for label, _ in libs)
+    print(header)
     for r in results:
-        print(f"{r['case']:36s} {r['torch_us']:10.1f} {r['qembed_us']:10.1f} {r['ratio_rows_per_s']:19.2f}x")
+        print(f"{r['case']:32s} {r['torch_us']:9.1f}" +
+              "".join(f" {r[label + '_us']:12.1f} {r[label + '_ratio_rows_per_s']:11.2f}x" for label, _ in libs))
     if a.csv:
         with open(a.csv, "w") as f:
             keys = list(results[0].keys())

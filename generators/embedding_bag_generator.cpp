@@ -82,6 +82,7 @@ class EmbeddingBagGenerator : public Generator<EmbeddingBagGenerator> {
                               std::string(mode == stages::BagMode::Max ? "bag_max_" : "bag_sum_") +
                                   std::string(format) + "_" + std::string(index_type));
     if (!get_auto_schedule()) {  // the autoschedulers cannot plan around a raw pointer
+      stages::add_prefetch_code(*get_externs_map(), get_target());
       in.prefetch =
           stages::rows_ahead(t, table, indices, in.num_indices, prefetch_distance,
                              schedules::tile_code_bytes(t.format, get_target(), p), get_target());

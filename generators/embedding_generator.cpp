@@ -52,6 +52,7 @@ class EmbeddingGenerator : public Generator<EmbeddingGenerator> {
                               "embedding_" + std::string(format) + "_" + std::string(index_type));
     Expr value = select(has_max_norm, renorm.rows(c, i), rows(c, i));
     if (!get_auto_schedule()) {  // the autoschedulers cannot plan around a raw pointer
+      stages::add_prefetch_code(*get_externs_map(), get_target());
       stages::RowsAhead prefetch =
           stages::rows_ahead(t, table, indices, indices.dim(0).extent(), prefetch_distance,
                              schedules::tile_code_bytes(t.format, get_target(), p), get_target());

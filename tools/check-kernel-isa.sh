@@ -6,7 +6,9 @@
 #   x86 baseline:        neither ymm nor zmm (it must run on any x86-64);
 #   arm targets:         every kernel uses NEON (v registers); with arm_fp16 the f16
 #                        kernels convert halves in hardware (fcvtl .4s, .4h), without it never;
-#   every lookup kernel (embedding_*, bag_*) prefetches rows ahead (prefetch*, prfm);
+#   every lookup kernel (embedding_*, bag_*) prefetches rows ahead into every cache level
+#   (prefetcht0, prfm pldl1keep), never non-temporally (prefetchnta, prfm pldl1strm: what
+#   Halide's own prefetch helper emits; generators/prefetch_line.ll replaces it);
 #   the shared Halide runtime and the dispatch wrappers: nothing beyond the baseline
 #   (the last target), since they run before any target is chosen.
 # Usage: check-kernel-isa.sh <objdump> <libqembed_kernels.a> <target>...
@@ -17,20 +19,21 @@ shift 2
 targets=("$@")
 baseline=${targets[${#targets[@]} - 1]}
 
-# member -> "zmm ymm neon half_cvt prefetch" counts
+# member -> "zmm ymm neon half_cvt prefetch nontemporal_prefetch" counts
 table=$("$objdump" -d --no-show-raw-insn "$archive" | awk '
   /file format/ { m = $1; sub(/:$/, "", m); seen[m] = 1; next }
   /%zmm/ { z[m]++ }
   /%ymm/ { y[m]++ }
   /\tv[0-9]+\.|[ ,]v[0-9]+\.[0-9]*[bhsd]/ { v[m]++ }
   /fcvtl\tv[0-9]+\.4s, v[0-9]+\.4h/ { h[m]++ }
-  /\tprefetch|\tprfm/ { p[m]++ }
-  END { for (k in seen) printf "%s %d %d %d %d %d\n", k, z[k], y[k], v[k], h[k], p[k] }' | sort)
+  /\tprefetcht0|\tprfm\tpldl1keep/ { p[m]++ }
+  /\tprefetchnta|\tprfm\tpldl1strm/ { nt[m]++ }
+  END { for (k in seen) printf "%s %d %d %d %d %d %d\n", k, z[k], y[k], v[k], h[k], p[k], nt[k] }' | sort)
 
 fail=0
 bad() { echo "FAIL: $1" >&2; fail=1; }
 checked=0
-while read -r member zmm ymm neon half prefetch; do
+while read -r member zmm ymm neon half prefetch nontemporal; do
   if [[ $member == *.runtime.o || $member == *_wrapper.o ]]; then
     case $baseline in
       x86-*avx512*) ;;
@@ -52,6 +55,7 @@ while read -r member zmm ymm neon half prefetch; do
   checked=$((checked + 1))
   if [[ $member == *_embedding_* || $member == *_bag_* ]]; then
     ((prefetch > 0)) || bad "$member ($target) prefetches no rows"
+    ((nontemporal == 0)) || bad "$member ($target) has $nontemporal non-temporal prefetches"
   fi
   case $target in
     x86-*avx512*) ((zmm > 0)) || bad "$member ($target) has no zmm instruction" ;;
@@ -72,7 +76,7 @@ done <<<"$table"
 
 for t in "${targets[@]}"; do
   n=0
-  while read -r member zmm ymm neon half prefetch; do
+  while read -r member zmm ymm neon half prefetch nontemporal; do
     if [[ ${#targets[@]} == 1 || $member == *"-$t-no_runtime.o" ]] && [[ $member != *_wrapper.o && $member != *.runtime.o ]]; then
       n=$((n + 1)); tz=$((${tz:-0} + zmm)); ty=$((${ty:-0} + ymm)); tv=$((${tv:-0} + neon))
       tp=$((${tp:-0} + prefetch))
