@@ -10,7 +10,13 @@ using namespace Halide;
 
 BagReduce bag_reduce(const BagInputs& in, BagMode mode, bool column_pairs) {
   Var c("c"), b("b"), k("k"), p("p");
-  BagReduce br{RDom(0, in.num_indices, "r"), Func("bag_acc"), Func("bag_count"), Func("bag")};
+  BagReduce br{RDom(0, in.num_indices, "r"),
+               Func("bag_acc"),
+               Func("bag_count"),
+               Func("bag"),
+               false,
+               Expr(),
+               Expr()};
   br.column_pairs = column_pairs;
   // The accumulator's column coordinates: (c), or (k, p) for column c = 2k + p.
   const std::vector<Var> cols = column_pairs ? std::vector<Var>{k, p} : std::vector<Var>{c};
@@ -59,6 +65,8 @@ BagReduce bag_reduce(const BagInputs& in, BagMode mode, bool column_pairs) {
     acc(at(b)) = select(is_padding, acc(at(b)), next);
     Expr divided = strict_float(acc(at(b)) / cast<float>(max(br.count(b), 1)));
     finished(at(b)) = select(in.mean, divided, acc(at(b)));
+    br.has_weights = in.has_weights;
+    br.mean = in.mean;
   } else {
     Expr v = in.rows(col, j);
     // Start below every value; replace only when new > cur (as PyTorch, which starts

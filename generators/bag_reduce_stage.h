@@ -39,6 +39,9 @@ struct BagReduce {
   Halide::Func count;  // count(b): non-padding entries
   Halide::Func out;    // out(c, b): the finished bag
   bool column_pairs = false;
+  // Sum/mean only (undefined for max): the inputs' has_weights and mean, for schedules
+  // to specialize on (an unweighted sum multiplies by no weight, a sum divides by nothing).
+  Halide::Expr has_weights, mean;
 };
 
 // column_pairs: accumulate column c = 2k + p as acc(k, p, b), even and odd columns apart

@@ -93,7 +93,13 @@ void schedule_bag(stages::BagReduce bag, Func out, stages::Renorm renorm, const 
   Var co("co"), ci("ci");
   const int vec = target.natural_vector_size<float>();
   const int tile = vec * p.vectors_per_tile;
-  for (Stage s : {Stage(out.specialize(has_max_norm)), Stage(out)}) {
+  // Branches, in order: max_norm; (sum or mean only) mean, whose bags end with a division;
+  // the rest, where the sum needs no division (in the else branch the simplifier knows
+  // !mean). Each has the same column tiles.
+  std::vector<Stage> branches{out.specialize(has_max_norm)};
+  if (bag.mean.defined()) branches.push_back(out.specialize(bag.mean));
+  branches.push_back(out);
+  for (Stage s : branches) {
     if (bag.column_pairs) {
       // Even widths: tiles of whole column pairs, so a tile of `t` columns covers exactly
       // t / 2 values of k (pairs are split off first; ShiftInwards acts on pairs).
@@ -124,6 +130,9 @@ void schedule_bag(stages::BagReduce bag, Func out, stages::Renorm renorm, const 
     acc.vectorize(ac).unroll(ap);
     acc.update().reorder(ac, ap, bag.r, ab).vectorize(ac).unroll(ap);
   }
+  // Weighted sums get their own loop over a bag's entries (after the schedule above, which
+  // it copies): the unweighted one multiplies each row by no weight of 1.
+  if (bag.has_weights.defined()) acc.update().specialize(bag.has_weights);
   // max_norm: the factor of every looked-up row in one pass before the bags (bounds
   // inference cannot narrow a data-dependent bag to its own rows).
   Var j = renorm.factor.args()[0];
