@@ -1,5 +1,5 @@
-// Work spread over the kernels' thread pool (Halide's, sized by qembed::set_num_threads),
-// so a forward's chunks run on the same threads a parallel kernel would use.
+// A forward's tasks spread over the pool of runtime/thread_pool.h, sized by
+// qembed::set_num_threads (0: HL_NUM_THREADS, else one thread per core).
 #pragma once
 
 #include <atomic>
@@ -9,8 +9,8 @@
 #include <string>
 #include <thread>
 
-#include "HalideRuntime.h"
 #include "qembed/qembed.hpp"
+#include "thread_pool.h"
 
 namespace qembed::detail {
 
@@ -30,41 +30,30 @@ inline int pool_threads() {
   return default_threads;
 }
 
-// Runs f(task) for every task in [0, tasks) on the pool (inline for a single task). The
-// first exception a task throws is rethrown here once every task has finished.
+// Runs f(task) for every task in [0, tasks) on the pool (thread_pool.h; inline for a
+// single task). The first exception a task throws is rethrown here once every task has
+// finished.
 template <typename F>
 void parallel_for(int tasks, F&& f) {
   if (tasks <= 1) {
     if (tasks == 1) f(0);
     return;
   }
-  // Halide's pool orders the tasks against this call with its own (uninstrumented)
-  // synchronization; the two atomics below state the same ordering in C++, so that
-  // ThreadSanitizer (the tsan preset) sees it: everything before the call happens before
-  // every task, and every task before the return.
   struct Closure {
     F* f;
     std::exception_ptr error;
     std::atomic<bool> failed{false};
-    std::atomic<int> published{0}, finished{0};
   } closure{&f, nullptr};
-  auto task = [](void*, int t, uint8_t* raw) -> int {
-    auto* c = reinterpret_cast<Closure*>(raw);
-    (void)c->published.load(std::memory_order_acquire);
+  auto task = [](void* raw, int t) {
+    auto* c = static_cast<Closure*>(raw);
     try {
       (*c->f)(t);
     } catch (...) {
       if (!c->failed.exchange(true)) c->error = std::current_exception();
     }
-    c->finished.fetch_add(1, std::memory_order_acq_rel);
-    return 0;  // keep the other tasks running; the error is rethrown below
   };
-  closure.published.store(1, std::memory_order_release);
-  const int rc = halide_do_par_for(nullptr, task, 0, tasks, reinterpret_cast<uint8_t*>(&closure));
-  (void)closure.finished.load(std::memory_order_acquire);
+  thread_pool().run(tasks, pool_threads(), task, &closure);
   if (closure.error) std::rethrow_exception(closure.error);
-  if (rc != 0)
-    throw InternalError("thread pool: halide_do_par_for failed (" + std::to_string(rc) + ")");
 }
 
 }  // namespace qembed::detail

@@ -1,4 +1,6 @@
-// The kernels' thread pool (Halide's): how many threads a forward call may use.
+// How many threads a forward call may use: the forwards' pool (thread_pool.h) follows
+// num_threads() on its next call; Halide's pool (the quantize kernel's parallel rows) is
+// resized here.
 #include <atomic>
 #include <mutex>
 #include <string>
