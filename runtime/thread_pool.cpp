@@ -1,6 +1,9 @@
 #include "thread_pool.h"
 
+#include <pthread.h>
+
 #include <chrono>
+#include <new>
 
 namespace qembed::detail {
 
@@ -13,6 +16,9 @@ inline void cpu_relax() {
   asm volatile("yield");
 #endif
 }
+
+// Set in a child process after fork(): the pool's threads did not come along.
+std::atomic<bool> g_forked{false};
 
 }  // namespace
 
@@ -27,6 +33,7 @@ void ThreadPool::run(int tasks, int threads, Task task, void* context) {
     for (int t = 0; t < tasks; ++t) task(context, t);
     return;
   }
+  if (g_forked.exchange(false, std::memory_order_relaxed)) abandon_after_fork();
   if (threads != size_) resize(threads);
   task_ = task;
   context_ = context;
@@ -51,7 +58,7 @@ void ThreadPool::run(int tasks, int threads, Task task, void* context) {
 
 void ThreadPool::run_tasks(int worker) {
   // Its own tasks first (the same ones every call: their output stays in this core's
-  // cache), then any another worker has not started (a worker woken late, or sharing its
+  // cache), then any no other worker has started (a worker woken late, or sharing its
   // core with another process, does not hold the call up).
   for (int t = worker; t < tasks_; t += size_) {
     if (!claimed_[t].exchange(true, std::memory_order_relaxed)) task_(context_, t);
@@ -59,6 +66,18 @@ void ThreadPool::run_tasks(int worker) {
   for (int t = 0; t < tasks_; ++t) {
     if (!claimed_[t].exchange(true, std::memory_order_relaxed)) task_(context_, t);
   }
+}
+
+void ThreadPool::abandon_after_fork() {
+  // The parent's workers are not running here, and its sleep mutex and condition variable
+  // may hold state of theirs (a waiter that will never return): leave all of it behind,
+  // never destroyed (a joinable std::thread's destructor terminates), and start afresh.
+  new std::vector<std::thread>(std::move(workers_));
+  workers_.clear();
+  new (&sleep_mutex_) std::mutex();
+  new (&wake_) std::condition_variable();
+  stop_.store(false, std::memory_order_relaxed);
+  size_ = 1;
 }
 
 void ThreadPool::resize(int threads) {
@@ -104,7 +123,10 @@ void ThreadPool::work(int worker, uint64_t seen) {
 }
 
 ThreadPool& thread_pool() {
-  static ThreadPool* pool = new ThreadPool();
+  static ThreadPool* pool = [] {
+    pthread_atfork(nullptr, nullptr, [] { g_forked.store(true, std::memory_order_relaxed); });
+    return new ThreadPool();
+  }();
   return *pool;
 }
 

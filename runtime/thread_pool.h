@@ -41,6 +41,7 @@ class ThreadPool {
 
  private:
   void resize(int threads);              // holds job_mutex_
+  void abandon_after_fork();             // holds job_mutex_; in a child process of fork()
   void work(int worker, uint64_t seen);  // a worker's loop; `seen`: the last generation
   void run_tasks(int worker);            // worker's share of the current job, then leftovers
 
@@ -62,7 +63,7 @@ class ThreadPool {
 };
 
 // The process's pool (created on first use, never destroyed: workers may still be asleep
-// in it when the process exits).
+// in it when the process exits). A child process of fork() starts its own workers.
 ThreadPool& thread_pool();
 
 }  // namespace qembed::detail

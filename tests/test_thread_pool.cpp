@@ -1,7 +1,10 @@
 // The forwards' thread pool (runtime/thread_pool.h): every task of a job runs exactly
-// once, whatever the thread count, when callers overlap, when a task calls back in; a
-// task's exception reaches parallel_for's caller. The tsan preset runs these too.
+// once, whatever the thread count, when callers overlap, when a task calls back in, in a
+// child process after fork(); a task's exception reaches parallel_for's caller. The tsan preset
+// runs these too.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <memory>
@@ -80,6 +83,33 @@ TEST(ThreadPool, ParallelForRethrowsATasksExceptionAfterEveryTaskRan) {
                std::runtime_error);
   EXPECT_EQ(ran.load(), 16);
   qembed::set_num_threads(0);
+}
+
+// A child of fork() (Python's multiprocessing, a DataLoader worker) has none of the
+// parent's worker threads: its first parallel job must not wait for them.
+TEST(ThreadPool, AChildProcessAfterForkRunsParallelJobs) {
+  Counts warm(16);
+  thread_pool().run(16, 4, &Counts::task, &warm);  // the parent's workers exist
+  warm.expect_each_once("parent");
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    alarm(20);  // a hang becomes a failure
+    for (int rep = 0; rep < 10; ++rep) {
+      Counts c(16);
+      thread_pool().run(16, 4, &Counts::task, &c);
+      for (auto& r : c.runs) {
+        if (r.load() != 1) _exit(1);
+      }
+    }
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
+  Counts after(16);
+  thread_pool().run(16, 4, &Counts::task, &after);
+  after.expect_each_once("parent after the fork");
 }
 
 }  // namespace
