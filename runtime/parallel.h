@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <exception>
-#include <string>
 #include <thread>
 
 #include "qembed/qembed.hpp"
