@@ -1,7 +1,9 @@
 #include "dequantize_stage.h"
 
+#include <iterator>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "scale_bias_stage.h"
 
@@ -10,6 +12,11 @@ namespace qembed::stages {
 using namespace Halide;
 
 namespace {
+
+// generators/u4_lut_avx512.ll as x86-64 bitcode (cmake/embed_bitcode.cmake).
+const uint8_t kU4LutAvx512[] = {
+#include "u4_lut_avx512_x86_64.inc"
+};
 
 // A little-endian float32 stored as four bytes starting at element e of a byte row.
 Expr f32_from_bytes(const Func& table, const Expr& e, const Expr& row) {
@@ -41,7 +48,29 @@ Expr unpack_u4(const Func& table, const Expr& c, const Expr& row) {
   return (byte >> cast<uint8_t>((c % 2) * 4)) & cast<uint8_t>(15);
 }
 
-Func dequantize(const StoredTable& t) {
+namespace {
+
+// x86-64 with AVX-512 F (every avx512* feature of Halide 14 implies it).
+bool x86_avx512(const Target& target) {
+  return target.arch == Target::X86 && target.bits == 64 &&
+         target.features_any_of({Target::AVX512, Target::AVX512_KNL, Target::AVX512_Skylake,
+                                 Target::AVX512_Cannonlake, Target::AVX512_SapphireRapids});
+}
+
+}  // namespace
+
+bool u4_lookup(const fmt::Format& f, const Target& target) {
+  return f.codes == fmt::Codes::U4 && f.layout == fmt::QParamLayout::Row && x86_avx512(target);
+}
+
+void add_u4_lookup_code(GeneratorContext::ExternsMap& externs, const Target& target) {
+  if (!x86_avx512(target)) return;
+  const std::string name = "qembed.u4_lut_avx512";
+  std::vector<uint8_t> code(std::begin(kU4LutAvx512), std::end(kU4LutAvx512));
+  externs.emplace(name, ExternalCode::bitcode_wrapper(target, code, name));
+}
+
+Func dequantize(const StoredTable& t, const Target& target) {
   Var c("c"), row("row");
   Func deq("dequantized");
   const fmt::Codes codes = t.format.codes;
@@ -74,6 +103,19 @@ Func dequantize(const StoredTable& t) {
     zero_point = t.col_zero_point(c);
   }
 
+  if (u4_lookup(t.format, target)) {
+    // The row's 16 values, looked up (u4_lut_avx512.ll): fl(fl(q - zp) * scale) as below.
+    // The code is the byte shifted to its nibble; the lookup reads the low 4 bits only.
+    // The shift is 4 for odd columns, but as a value LLVM cannot fold (rows have at least
+    // the 8 bytes of their qparams): with a constant it narrows the shift to bytes
+    // (vpsrlw, vpand and three extracts per 64 bytes); so it shifts the widened dwords,
+    // which the even columns' lookups share (one vpsrld).
+    Expr nibble_shift = select(t.row_elems >= 8, 4, 0);
+    Expr code = cast<int32_t>(t.table(c / 2, row)) >> ((c % 2) * nibble_shift);
+    deq(c, row) = Internal::Call::make(Float(32), "qembed_dequant_u4", {code, zero_point, scale},
+                                       Internal::Call::PureExtern);
+    return deq;
+  }
   Expr q = code_of(t, c, row);
   Expr centered;
   if (codes == fmt::Codes::I32) {

@@ -45,7 +45,8 @@ class EmbeddingGenerator : public Generator<EmbeddingGenerator> {
     table.dim(1).set_stride(table.dim(0).extent());  // dense rows (prefetch_stage.cpp)
     stages::StoredTable t{format_param(format), table, table.dim(0).extent(), col_scale,
                           col_zero_point};
-    Func rows = stages::gather(stages::dequantize(t), indices, table.dim(1).extent());
+    stages::add_u4_lookup_code(*get_externs_map(), get_target());
+    Func rows = stages::gather(stages::dequantize(t, get_target()), indices, table.dim(1).extent());
     stages::Renorm renorm = stages::renorm(rows, dim, max_norm, norm_type);
     const schedules::ScheduleParams p =
         schedules::params_for(get_target(), vectors_per_tile, schedules,

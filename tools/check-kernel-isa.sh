@@ -6,6 +6,8 @@
 #   x86 baseline:        neither ymm nor zmm (it must run on any x86-64);
 #   arm targets:         every kernel uses NEON (v registers); with arm_fp16 the f16
 #                        kernels convert halves in hardware (fcvtl .4s, .4h), without it never;
+#   x86 avx512* 4-bit kernels with fused qparams (u4_row) look codes up in a register
+#   table (vpermd / vpermps on zmm: generators/u4_lut_avx512.ll), not convert them;
 #   every lookup kernel (embedding_*, bag_*) prefetches rows ahead into every cache level
 #   (prefetcht0, prfm pldl1keep), never non-temporally (prefetchnta, prfm pldl1strm: what
 #   Halide's own prefetch helper emits; generators/prefetch_line.ll replaces it);
@@ -19,7 +21,7 @@ shift 2
 targets=("$@")
 baseline=${targets[${#targets[@]} - 1]}
 
-# member -> "zmm ymm neon half_cvt prefetch nontemporal_prefetch" counts
+# member -> "zmm ymm neon half_cvt prefetch nontemporal_prefetch zmm_lookup" counts
 table=$("$objdump" -d --no-show-raw-insn "$archive" | awk '
   /file format/ { m = $1; sub(/:$/, "", m); seen[m] = 1; next }
   /%zmm/ { z[m]++ }
@@ -28,12 +30,13 @@ table=$("$objdump" -d --no-show-raw-insn "$archive" | awk '
   /fcvtl\tv[0-9]+\.4s, v[0-9]+\.4h/ { h[m]++ }
   /\tprefetcht0|\tprfm\tpldl1keep/ { p[m]++ }
   /\tprefetchnta|\tprfm\tpldl1strm/ { nt[m]++ }
-  END { for (k in seen) printf "%s %d %d %d %d %d %d\n", k, z[k], y[k], v[k], h[k], p[k], nt[k] }' | sort)
+  /\tvperm(d|ps)[ \t].*%zmm/ { lut[m]++ }
+  END { for (k in seen) printf "%s %d %d %d %d %d %d %d\n", k, z[k], y[k], v[k], h[k], p[k], nt[k], lut[k] }' | sort)
 
 fail=0
 bad() { echo "FAIL: $1" >&2; fail=1; }
 checked=0
-while read -r member zmm ymm neon half prefetch nontemporal; do
+while read -r member zmm ymm neon half prefetch nontemporal lookup; do
   if [[ $member == *.runtime.o || $member == *_wrapper.o ]]; then
     case $baseline in
       x86-*avx512*) ;;
@@ -58,7 +61,12 @@ while read -r member zmm ymm neon half prefetch nontemporal; do
     ((nontemporal == 0)) || bad "$member ($target) has $nontemporal non-temporal prefetches"
   fi
   case $target in
-    x86-*avx512*) ((zmm > 0)) || bad "$member ($target) has no zmm instruction" ;;
+    x86-*avx512*)
+      ((zmm > 0)) || bad "$member ($target) has no zmm instruction"
+      if [[ $member == *_u4_row_* ]]; then
+        ((lookup > 0)) || bad "$member ($target) does not look its 4-bit codes up (no zmm vpermd/vpermps)"
+      fi
+      ;;
     x86-*avx2* | x86-*avx-*) ((zmm == 0 && ymm > 0)) || bad "$member ($target): zmm $zmm, ymm $ymm" ;;
     x86-*) ((zmm == 0 && ymm == 0)) || bad "$member ($target) uses ymm/zmm ($ymm/$zmm)" ;;
     arm-*)
@@ -76,7 +84,7 @@ done <<<"$table"
 
 for t in "${targets[@]}"; do
   n=0
-  while read -r member zmm ymm neon half prefetch nontemporal; do
+  while read -r member zmm ymm neon half prefetch nontemporal lookup; do
     if [[ ${#targets[@]} == 1 || $member == *"-$t-no_runtime.o" ]] && [[ $member != *_wrapper.o && $member != *.runtime.o ]]; then
       n=$((n + 1)); tz=$((${tz:-0} + zmm)); ty=$((${ty:-0} + ymm)); tv=$((${tv:-0} + neon))
       tp=$((${tp:-0} + prefetch))
