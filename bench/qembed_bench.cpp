@@ -2,9 +2,11 @@
 // ../shared/spec/performance-anchors.md, each run by qembed and by the roofline loop on
 // the same data (and by the reference-module path where it fits), then a summary of the
 // ratios, a CSV and an SVG plot (rows/s against D).
-//   qembed_bench [--rows=N] [--csv=FILE] [--svg=FILE] [--quick] [benchmark flags]
+//   qembed_bench [--rows=N] [--csv=FILE] [--svg=FILE] [--quick] [--mt-threads=1,4,...]
+//                [benchmark flags]
 // --rows scales the 4M-row tables (memory: rows x (D + 8) bytes twice, plus the float
-// table while quantizing); --quick runs a small subset.
+// table while quantizing); --quick runs a small subset; --mt-threads also runs the
+// multi-thread workloads on each thread count listed (a scaling sweep).
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -12,6 +14,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -23,14 +26,17 @@ namespace {
 using qbench::Prepared;
 using qbench::Workload;
 
-// The prepared data of the workload being run (qembed and its baselines share it).
+// The prepared data of the workload being run (qembed and its baselines share it, and so
+// do runs of one workload on different thread counts).
 Prepared& prepared(const Workload& w) {
   static std::unique_ptr<Prepared> current;
   static std::string current_name;
-  if (!current || current_name != w.name()) {
+  Workload data = w;
+  data.threads = -1;
+  if (!current || current_name != data.name()) {
     current.reset();  // free the previous tables first
     current = std::make_unique<Prepared>(w);
-    current_name = w.name();
+    current_name = data.name();
     const int64_t bad = current->verify(0);
     if (bad > 0) {
       std::fprintf(stderr, "%s: qembed output differs from the table in %lld floats\n",
@@ -38,6 +44,7 @@ Prepared& prepared(const Workload& w) {
       std::exit(1);
     }
   }
+  current->set_threads(w.threads);
   return *current;
 }
 
@@ -118,9 +125,25 @@ int main(int argc, char** argv) {
   const std::string csv = flag_value(argc, argv, "--csv=");
   const std::string svg = flag_value(argc, argv, "--svg=");
   const bool quick = !flag_value(argc, argv, "--quick").empty();
+  const std::string mt_threads = flag_value(argc, argv, "--mt-threads=");
   const int64_t big_rows = rows_flag.empty() ? 4000000 : std::stoll(rows_flag);
 
-  std::vector<Workload> workloads = qbench::anchor_workloads(big_rows, quick);
+  std::vector<Workload> workloads;
+  for (const Workload& w : qbench::anchor_workloads(big_rows, quick)) {
+    workloads.push_back(w);
+    // A thread-scaling sweep: the multi-thread workloads again on each count given.
+    if (w.group != "mt" || mt_threads.empty()) continue;
+    std::stringstream list(mt_threads);
+    for (std::string item; std::getline(list, item, ',');) {
+      Workload t = w;
+      t.threads = std::stoi(item);
+      if (t.threads < 1) {
+        std::fprintf(stderr, "--mt-threads: '%s' is not a thread count >= 1\n", item.c_str());
+        return 2;
+      }
+      workloads.push_back(t);
+    }
+  }
   for (const Workload& w : workloads) {
     for (const char* impl : {"qembed", "roofline"}) {
       benchmark::RegisterBenchmark((w.name() + "/impl:" + impl).c_str(),

@@ -63,6 +63,8 @@ class Prepared {
   void run_reference(size_t call);  // needs the float table: small tables only
 
   const Workload& workload() const { return w_; }
+  // Threads of the calls that follow (0: every core); the data does not depend on them.
+  void set_threads(int threads) { w_.threads = threads; }
   size_t num_sets() const;
   double rows_per_call() const { return rows_per_call_; }
   double lines_per_call() const { return lines_per_call_; }  // 64-byte lines touched
