@@ -28,18 +28,19 @@ BagReduce bag_reduce(const BagInputs& in, BagMode mode, bool column_pairs) {
   };
   Func finished("bag_finished");
 
-  // Offsets were validated (begin 0, non-decreasing, within the indices); the clamps
-  // only bound the accesses for bounds inference.
+  // Offsets were validated (begin 0, non-decreasing, within the indices); clamping each
+  // bag's bounds once per bag keeps every entry inside the indices whatever they hold, so
+  // the entry needs no clamp of its own: the promise only tells bounds inference so.
   // Bag bounds in int32 (the runtime caps index counts below 2^31): where() becomes a
   // loop bound only when it solves to `r < len` with no cast around r.
-  Expr begin = cast<int32_t>(in.offsets(b));
+  Expr begin = clamp(cast<int32_t>(in.offsets(b)), 0, in.num_indices);
   Expr next = cast<int32_t>(in.offsets(clamp(b + 1, 0, in.num_bags - 1)));
-  Expr end = select(b + 1 < in.num_bags, next, in.num_indices);
+  Expr end = clamp(select(b + 1 < in.num_bags, next, in.num_indices), begin, in.num_indices);
   RDom& r = br.r;
   // A data-dependent RDom extent is not allowed; where() becomes the loop bound, so a
   // bag costs only its own length (check the .stmt: `for (r, 0, len)`, not an `if`).
   r.where(r < end - begin);
-  Expr j = clamp(begin + r, 0, in.num_indices - 1);
+  Expr j = unsafe_promise_clamped(begin + r, 0, in.num_indices - 1);
   Expr is_padding = cast<int64_t>(in.indices(j)) == in.padding_idx;
 
   br.count(b) = 0;

@@ -1,6 +1,7 @@
 // Stage 2: gather. rows(c, j) is column c of the table row named by indices(j), for
-// int32 or int64 indices. The runtime validated every index already; the clamp only
-// lets bounds inference size the table access, it never changes a result.
+// int32 or int64 indices. The runtime validated every index already; the bound (one
+// unsigned min) keeps the access inside the table by construction and lets bounds
+// inference size it, it never changes a result.
 #pragma once
 
 #include "Halide.h"
