@@ -21,6 +21,9 @@ mkdir -p "$out"
   grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|fma|avx512(f|bw|vl|dq|_vnni|_bf16)|amx_tile)$' | tr '\n' ' '
   echo
   echo "cores: $(nproc)"
+  # Whether those are hardware threads sharing cores (a multi-thread run's ceiling).
+  lscpu 2>/dev/null | grep -E '^(Thread\(s\) per core|Core\(s\) per socket|Socket\(s\)|NUMA node\(s\)):'
+  grep -h . /sys/devices/system/cpu/cpu0/topology/thread_siblings_list 2>/dev/null | sed 's/^/cpu0 siblings: /'
   for c in /sys/devices/system/cpu/cpu0/cache/index*; do echo "cache L$(cat "$c/level") $(cat "$c/type"): $(cat "$c/size")"; done
   echo "transparent huge pages: $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)"
   "${PYTHON:-python3}" -c 'import torch; print("torch", torch.__version__, torch.backends.quantized.supported_engines)'
