@@ -7,7 +7,7 @@ is loaded from libqembed.so through its C ABI (ctypes), on the same float tables
 library quantizes them per row its own way: same row geometry) and the same indices.
 
   python3 bench/torch_compare.py [--lib [LABEL=]PATH ...] [--rows N] [--quick] [--threads N]
-         [--prepacked] [--csv FILE]
+         [--prepacked] [--cases REGEX] [--csv FILE]
 
 Workloads are the anchors of ../shared/spec/performance-anchors.md. Each case prints one
 JSON line; a summary table with qembed/PyTorch rows/s ratios ends the run. Several --lib
@@ -18,6 +18,7 @@ import ctypes
 import json
 import math
 import os
+import re
 import sys
 import time
 
@@ -212,6 +213,8 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--prepacked", action="store_true",
                     help="also run each FBGEMM-bench case with qembed serving PyTorch's own packed rows")
+    ap.add_argument("--cases", help="run only the cases whose name matches this regular expression "
+                                     "(e.g. 'tbe|D=32')")
     ap.add_argument("--csv")
     a = ap.parse_args()
     libs = []
@@ -223,20 +226,25 @@ def main():
                       "llc_bytes": last_level_cache_bytes()}), flush=True)
     dims = [64, 128] if a.quick else [32, 64, 128, 256, 512]
     results = []
+    selected = re.compile(a.cases) if a.cases else None
+
+    def case(name, *args, **kwargs):
+        if selected is None or selected.search(name):
+            results.append(run_case(libs, name, *args, **kwargs))
     for bits in (8, 4):
-        results.append(run_case(libs, f"tbe {bits}-bit", bits, 100_000, 128, 512, 20, 1, True, fixed=True))
+        case(f"tbe {bits}-bit", bits, 100_000, 128, 512, 20, 1, True, fixed=True)
     for bits in (8, 4):  # PyTorch's 4-bit op runs one thread whatever it is given
-        results.append(run_case(libs, f"mt {bits}-bit {a.threads} threads", bits, a.rows, 128, 4096, 20, a.threads,
-                                True, fixed=True))
-    results.append(run_case(libs, "fbgemm 8-bit D=128 warm", 8, a.rows, 128, 10, 100, 1, False))
+        case(f"mt {bits}-bit {a.threads} threads", bits, a.rows, 128, 4096, 20, a.threads, True, fixed=True)
+    case("fbgemm 8-bit D=128 warm", 8, a.rows, 128, 10, 100, 1, False)
     for bits in (8, 4):
         for d in dims:
-            results.append(run_case(libs, f"fbgemm {bits}-bit D={d}", bits, a.rows, d, 10, 100, 1, True))
+            case(f"fbgemm {bits}-bit D={d}", bits, a.rows, d, 10, 100, 1, True)
     # Last, so that a run cut short by a time limit has the anchors above.
     for bits in (8, 4) if a.prepacked else ():
         for d in dims:
-            results.append(run_case(libs, f"fbgemm {bits}-bit D={d} prepacked", bits, a.rows, d, 10, 100, 1, True,
-                                    prepacked=True))
+            case(f"fbgemm {bits}-bit D={d} prepacked", bits, a.rows, d, 10, 100, 1, True, prepacked=True)
+    if not results:
+        ap.error(f"--cases {a.cases!r} matches no case")
     header = f"\n{'case':32s} {'torch us':>9s}" + "".join(f" {label + ' us':>12s} {'rows/s ratio':>12s}"
                                                            for label, _ in libs)
     print(header)
