@@ -72,6 +72,11 @@ void run(benchmark::State& state, const Workload& w, const std::string& impl) {
   state.counters["GB/s"] = benchmark::Counter(
       p.lines_per_call() * 64.0 * n, benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
   state.counters["sets"] = static_cast<double>(p.num_sets());
+  // The process's memory in huge pages beside the two tables' size: whether the tables
+  // got them (other memory, such as a small table's float copy, counts too).
+  const int64_t huge = qbench::huge_page_bytes();
+  if (huge >= 0) state.counters["hugeMB"] = static_cast<double>(huge >> 20);
+  state.counters["tablesMB"] = static_cast<double>(p.table_bytes() >> 20);
   state.SetLabel(w.cold ? (p.really_cold() ? "cold" : "cold-impossible(fits LLC)") : "warm");
   qembed::set_num_threads(0);
 }

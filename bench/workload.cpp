@@ -331,6 +331,14 @@ Prepared::Prepared(const Workload& w) : w_(w), d_(new Data) {
   d_->out.resize(static_cast<size_t>(w.batch * w.dim));
 }
 
+int64_t huge_page_bytes() {
+  std::ifstream f("/proc/self/smaps_rollup");
+  for (std::string line; std::getline(f, line);) {
+    if (line.rfind("AnonHugePages:", 0) == 0) return std::stoll(line.substr(14)) * 1024;
+  }
+  return -1;
+}
+
 size_t Prepared::num_sets() const { return d_->sets.size(); }
 
 void Prepared::run_qembed(size_t call) {

@@ -51,6 +51,11 @@ Workload reference_workload();
 // The last-level cache size of this machine, in bytes.
 size_t last_level_cache_bytes();
 
+// Bytes of this process's anonymous memory backed by transparent huge pages (Linux's
+// /proc/self/smaps_rollup), or -1 where that is not readable: whether the tables, which
+// ask for them, got them (a table in 4 KiB pages misses the TLB on nearly every row).
+int64_t huge_page_bytes();
+
 // One workload's data: the table (quantized by qembed, plus a same-geometry byte copy
 // for the roofline), and the index sets a run cycles through.
 class Prepared {
@@ -69,6 +74,8 @@ class Prepared {
   double rows_per_call() const { return rows_per_call_; }
   double lines_per_call() const { return lines_per_call_; }  // 64-byte lines touched
   int64_t row_bytes() const { return row_bytes_; }
+  // Bytes of the two tables (qembed's stored rows and the roofline's copy).
+  int64_t table_bytes() const { return 2 * w_.rows * row_bytes_; }
   // True when the table and the touched rows exceed twice the last-level cache.
   bool really_cold() const { return really_cold_; }
   // Checks qembed's output against the fake-quantized table (a sanity check that the
