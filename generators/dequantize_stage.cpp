@@ -18,6 +18,13 @@ const uint8_t kU4LutAvx512[] = {
 #include "u4_lut_avx512_x86_64.inc"
 };
 
+// x86-64 with AVX-512 F (every avx512* feature of Halide 14 implies it).
+bool x86_avx512(const Target& target) {
+  return target.arch == Target::X86 && target.bits == 64 &&
+         target.features_any_of({Target::AVX512, Target::AVX512_KNL, Target::AVX512_Skylake,
+                                 Target::AVX512_Cannonlake, Target::AVX512_SapphireRapids});
+}
+
 // A little-endian float32 stored as four bytes starting at element e of a byte row.
 Expr f32_from_bytes(const Func& table, const Expr& e, const Expr& row) {
   Expr bits = cast<uint32_t>(table(e, row)) | (cast<uint32_t>(table(e + 1, row)) << 8) |
@@ -47,17 +54,6 @@ Expr unpack_u4(const Func& table, const Expr& c, const Expr& row) {
   Expr byte = table(c / 2, row);
   return (byte >> cast<uint8_t>((c % 2) * 4)) & cast<uint8_t>(15);
 }
-
-namespace {
-
-// x86-64 with AVX-512 F (every avx512* feature of Halide 14 implies it).
-bool x86_avx512(const Target& target) {
-  return target.arch == Target::X86 && target.bits == 64 &&
-         target.features_any_of({Target::AVX512, Target::AVX512_KNL, Target::AVX512_Skylake,
-                                 Target::AVX512_Cannonlake, Target::AVX512_SapphireRapids});
-}
-
-}  // namespace
 
 bool u4_lookup(const fmt::Format& f, const Target& target) {
   return f.codes == fmt::Codes::U4 && f.layout == fmt::QParamLayout::Row && x86_avx512(target);
