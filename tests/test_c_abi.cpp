@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <thread>
 #include <vector>
@@ -116,6 +117,45 @@ TEST_F(CAbi, RejectsIndexOutOfRange) {
   expect_rejected(
       qembed_embedding_bag_forward(bag, bad, 2, nullptr, 0, QEMBED_INT64, nullptr, out.data(), 64),
       QEMBED_ERR_OUT_OF_RANGE, "index out of range", out);
+}
+
+// The range check runs as a vectorized pass over all indices: one bad index anywhere in a
+// long call (vector body or tail, each index type, each side of the range) is found and
+// named at its own position.
+TEST_F(CAbi, FindsTheOneBadIndexOfALongCall) {
+  constexpr int64_t kCount = 301;  // not a multiple of any vector width
+  const int64_t off[] = {0};
+  std::vector<float> big_out(static_cast<size_t>(t.dim), kSentinel);
+  const int64_t bad_values[] = {-1, t.rows, std::numeric_limits<int32_t>::min(),
+                                std::numeric_limits<int32_t>::max()};
+  for (int64_t pos : {int64_t{0}, int64_t{7}, int64_t{150}, kCount - 1}) {
+    for (int64_t v : bad_values) {
+      std::vector<int64_t> i64(kCount);
+      std::vector<int32_t> i32(kCount);
+      for (int64_t k = 0; k < kCount; ++k) i32[k] = static_cast<int32_t>(i64[k] = k % t.rows);
+      i64[pos] = v;
+      i32[pos] = static_cast<int32_t>(v);
+      const std::string want = "indices[" + std::to_string(pos) + "] = " + std::to_string(v);
+      SCOPED_TRACE(want);
+      expect_rejected(qembed_embedding_bag_forward(bag, i64.data(), kCount, off, 1, QEMBED_INT64,
+                                                   nullptr, big_out.data(), t.dim),
+                      QEMBED_ERR_OUT_OF_RANGE, want.c_str(), big_out);
+      expect_rejected(qembed_embedding_bag_forward(bag, i32.data(), kCount, off, 1, QEMBED_INT32,
+                                                   nullptr, big_out.data(), t.dim),
+                      QEMBED_ERR_OUT_OF_RANGE, want.c_str(), big_out);
+    }
+  }
+  // A 64-bit index whose low 32 bits are in range is still out of range.
+  std::vector<int64_t> wide(kCount, 1);
+  wide[200] = (int64_t{1} << 32) + 1;
+  expect_rejected(qembed_embedding_bag_forward(bag, wide.data(), kCount, off, 1, QEMBED_INT64,
+                                               nullptr, big_out.data(), t.dim),
+                  QEMBED_ERR_OUT_OF_RANGE, "indices[200] = 4294967297", big_out);
+  // And the same call with every index in range runs.
+  wide[200] = t.rows - 1;
+  EXPECT_EQ(qembed_embedding_bag_forward(bag, wide.data(), kCount, off, 1, QEMBED_INT64, nullptr,
+                                         big_out.data(), t.dim),
+            QEMBED_OK);
 }
 
 TEST_F(CAbi, RejectsMalformedOffsets) {
