@@ -46,9 +46,17 @@ BagReduce bag_reduce(const BagInputs& in, BagMode mode, bool column_pairs) {
   br.count(b) = 0;
   br.count(b) += select(is_padding, 0, 1);
 
-  // The prefetch rides on the value read once per entry and column tile.
+  // The prefetch rides on the value read once per entry and column tile. Both columns of
+  // a pair read the same bytes: only the even one asks for them (the odd one's request,
+  // unrolled with a constant p, folds away).
   auto with_prefetch = [&](const Expr& e) {
-    return in.prefetch ? after(in.prefetch(j, col), e) : e;
+    if (!in.prefetch) return e;
+    Expr request = in.prefetch(j, col);
+    if (column_pairs) {
+      request = Internal::Call::make(Int(32), Internal::Call::if_then_else, {p == 0, request, 0},
+                                     Internal::Call::PureIntrinsic);
+    }
+    return after(request, e);
   };
   Func& acc = br.acc;
   if (mode == BagMode::SumOrMean) {
