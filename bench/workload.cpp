@@ -98,6 +98,7 @@ int64_t lines_spanned(int64_t off, int64_t bytes) { return (off + bytes - 1) / 6
 qembed::fmt::FormatId format_of(const Workload& w) {
   using qembed::fmt::FormatId;
   if (w.prepacked) return qembed::fmt::prepacked_format(w.bits);
+  if (w.bits == 16) return FormatId::f16;
   return w.bits == 8 ? FormatId::u8_row : FormatId::u4_row;
 }
 
@@ -106,8 +107,10 @@ std::string Workload::name() const {
   const char* mode_name = mode == qembed::Mode::Sum    ? (weighted ? "wsum" : "sum")
                           : mode == qembed::Mode::Mean ? "mean"
                                                        : "max";
-  std::snprintf(buf, sizeof buf, "%s/%dbit%s/D%lld/rows%lld/B%lld/L%lld%s/%s/%s/%s/%s/t%d",
-                group.c_str(), bits, prepacked ? "-prepacked" : "", static_cast<long long>(dim),
+  char codes[32];
+  std::snprintf(codes, sizeof codes, bits == 16 ? "float16" : "%dbit", bits);
+  std::snprintf(buf, sizeof buf, "%s/%s%s/D%lld/rows%lld/B%lld/L%lld%s/%s/%s/%s/%s/t%d",
+                group.c_str(), codes, prepacked ? "-prepacked" : "", static_cast<long long>(dim),
                 static_cast<long long>(rows), static_cast<long long>(batch),
                 static_cast<long long>(avg_len), fixed_len ? "" : "avg",
                 index_type == qembed::IndexType::Int32 ? "i32" : "i64", mode_name,
@@ -160,6 +163,8 @@ std::vector<Workload> anchor_workloads(int64_t big_rows, bool quick) {
       v.prepacked = true;
       out.push_back(v);
     }
+    // A float16 table (qscheme None): the fp16 -> fp32 conversion's cost.
+    out.push_back(fbgemm(16, 128));
   }
   // TBE inference: B=512 x L=20, D=128, 100k rows, one thread.
   for (int bits : {8, 4}) {
@@ -237,11 +242,14 @@ Prepared::Prepared(const Workload& w) : w_(w), d_(new Data) {
   row_bytes_ = stored_row_bytes(w);
   Rng rng(static_cast<uint64_t>(w.rows * 131 + w.dim));
 
-  // The table: uniform floats, quantized per row by qembed (8-bit or 4-bit codes).
+  // The table: uniform floats, quantized per row by qembed (8-bit or 4-bit codes) or
+  // rounded to float16.
   d_->weight.resize(static_cast<size_t>(w.rows * w.dim));
   for (float& x : d_->weight) x = static_cast<float>(rng.uniform() * 2.0 - 1.0);
   const auto dtype = w.bits == 8 ? qembed::DType::QUInt8 : qembed::DType::QUInt4x2;
-  const auto q = qembed::QParams::row_wise_float(dtype, d_->weight.data(), w.rows, w.dim);
+  const auto q = w.bits == 16
+                     ? qembed::QParams::float16()
+                     : qembed::QParams::row_wise_float(dtype, d_->weight.data(), w.rows, w.dim);
   qembed::EmbeddingBagOptions o;
   o.num_embeddings = w.rows;
   o.embedding_dim = w.dim;

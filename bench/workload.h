@@ -22,7 +22,7 @@ enum class Dist { Uniform, Zipf };
 
 struct Workload {
   std::string group;  // "fbgemm", "tbe", "mt", ... (the anchor it reproduces)
-  int bits = 8;       // 8 (quint8 per-row) or 4 (quint4x2 per-row)
+  int bits = 8;       // 8 (quint8 per-row), 4 (quint4x2 per-row) or 16 (float16, no qscheme)
   int64_t rows = 0, dim = 0, batch = 0, avg_len = 0;
   bool fixed_len = false;  // every bag exactly avg_len, else uniform in [1, 2 avg_len + 1]
   qembed::IndexType index_type = qembed::IndexType::Int64;

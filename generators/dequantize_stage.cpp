@@ -1,10 +1,9 @@
 #include "dequantize_stage.h"
 
-#include <iterator>
 #include <stdexcept>
 #include <string>
-#include <vector>
 
+#include "llvm_helpers.h"
 #include "scale_bias_stage.h"
 
 namespace qembed::stages {
@@ -12,18 +11,6 @@ namespace qembed::stages {
 using namespace Halide;
 
 namespace {
-
-// generators/u4_lut_avx512.ll as x86-64 bitcode (cmake/embed_bitcode.cmake).
-const uint8_t kU4LutAvx512[] = {
-#include "u4_lut_avx512_x86_64.inc"
-};
-
-// x86-64 with AVX-512 F (every avx512* feature of Halide 14 implies it).
-bool x86_avx512(const Target& target) {
-  return target.arch == Target::X86 && target.bits == 64 &&
-         target.features_any_of({Target::AVX512, Target::AVX512_KNL, Target::AVX512_Skylake,
-                                 Target::AVX512_Cannonlake, Target::AVX512_SapphireRapids});
-}
 
 // A little-endian float32 stored as four bytes starting at element e of a byte row.
 Expr f32_from_bytes(const Func& table, const Expr& e, const Expr& row) {
@@ -59,20 +46,14 @@ bool u4_lookup(const fmt::Format& f, const Target& target) {
   return f.codes == fmt::Codes::U4 && f.layout == fmt::QParamLayout::Row && x86_avx512(target);
 }
 
-void add_u4_lookup_code(GeneratorContext::ExternsMap& externs, const Target& target) {
-  if (!x86_avx512(target)) return;
-  const std::string name = "qembed.u4_lut_avx512";
-  std::vector<uint8_t> code(std::begin(kU4LutAvx512), std::end(kU4LutAvx512));
-  externs.emplace(name, ExternalCode::bitcode_wrapper(target, code, name));
-}
-
 Func dequantize(const StoredTable& t, const Target& target) {
   Var c("c"), row("row");
   Func deq("dequantized");
   const fmt::Codes codes = t.format.codes;
   if (fmt::prepacked(t.format.layout)) {  // a row on its own: what it adds to an empty bag
-    const ScaleBiasRows sb = scale_bias_rows(t);
-    deq(c, row) = scale_bias_accumulate(0.0f, sb.code(c, row), sb.scale(row), sb.bias(row), 1.0f);
+    const ScaleBiasRows sb = scale_bias_rows(t, target);
+    deq(c, row) =
+        scale_bias_accumulate(0.0f, sb.code(c, row), sb.scale(row), sb.bias(row), 1.0f, target);
     return deq;
   }
   if (codes == fmt::Codes::F32) {
@@ -80,8 +61,7 @@ Func dequantize(const StoredTable& t, const Target& target) {
     return deq;
   }
   if (codes == fmt::Codes::F16) {
-    // float16 -> float32 is exact.
-    deq(c, row) = cast<float>(reinterpret(Float(16), t.table(c, row)));
+    deq(c, row) = f16_to_f32(t.table(c, row), target);
     return deq;
   }
 

@@ -25,16 +25,11 @@ Halide::Expr unpack_u4(const Halide::Func& table, const Halide::Expr& c, const H
 // dequantized(c, row): the float32 value of column c of table row `row`, exactly as
 // PyTorch 1.13.1's reference module's get_weight() computes it. On AVX-512 targets the
 // 4-bit codes of rows with fused qparams are looked up in a per-row table of their 16
-// values (u4_lookup; the generator must add_u4_lookup_code).
+// values (u4_lookup). The generator must add_llvm_helpers (llvm_helpers.h).
 Halide::Func dequantize(const StoredTable& t, const Halide::Target& target);
 
 // Whether dequantize() looks format f's codes up (one vpermps per 16 columns).
 bool u4_lookup(const fmt::Format& f, const Halide::Target& target);
-
-// Adds the lookup's LLVM code (generators/u4_lut_avx512.ll) to a generator's externs when
-// the target needs it.
-void add_u4_lookup_code(Halide::GeneratorContext::ExternsMap& externs,
-                        const Halide::Target& target);
 
 // The float -> code rule of the contract (section 2), as an int32 code in [qmin, qmax].
 // float_zero_point selects per_channel_affine_float_qparams (zp added before rounding)

@@ -5,6 +5,7 @@
 #include "bag_reduce_stage.h"
 #include "dequantize_stage.h"
 #include "gather_stage.h"
+#include "llvm_helpers.h"
 #include "lookup_common.h"
 #include "prefetch_stage.h"
 #include "renorm_stage.h"
@@ -61,7 +62,7 @@ class EmbeddingBagGenerator : public Generator<EmbeddingBagGenerator> {
     table.dim(1).set_stride(table.dim(0).extent());  // dense rows (prefetch_stage.cpp)
     stages::StoredTable t{format_param(format), table, table.dim(0).extent(), col_scale,
                           col_zero_point};
-    stages::add_u4_lookup_code(*get_externs_map(), get_target());
+    stages::add_llvm_helpers(*get_externs_map(), get_target());
     Func rows = stages::gather(stages::dequantize(t, get_target()), indices, table.dim(1).extent());
     stages::Renorm renorm = stages::renorm(rows, dim, max_norm, norm_type);
     Func looked_up("looked_up");
@@ -83,17 +84,18 @@ class EmbeddingBagGenerator : public Generator<EmbeddingBagGenerator> {
                               std::string(mode == stages::BagMode::Max ? "bag_max_" : "bag_sum_") +
                                   std::string(format) + "_" + std::string(index_type));
     if (!get_auto_schedule()) {  // the autoschedulers cannot plan around a raw pointer
-      stages::add_prefetch_code(*get_externs_map(), get_target());
       in.prefetch =
           stages::rows_ahead(t, table, indices, in.num_indices, prefetch_distance,
                              schedules::tile_code_bytes(t.format, get_target(), p), get_target());
     }
     if (fmt::prepacked(t.format.layout)) {  // PyTorch's prepacked numerics (sum only)
-      const stages::ScaleBiasRows sb = stages::scale_bias_rows(t);
+      const Target target = get_target();
+      const stages::ScaleBiasRows sb = stages::scale_bias_rows(t, target);
       Expr num_rows = table.dim(1).extent();
       in.accumulate = [=](const Expr& acc, const Expr& j, const Expr& c, const Expr& w) {
         Expr row = stages::row_of(indices, j, num_rows);
-        return stages::scale_bias_accumulate(acc, sb.code(c, row), sb.scale(row), sb.bias(row), w);
+        return stages::scale_bias_accumulate(acc, sb.code(c, row), sb.scale(row), sb.bias(row), w,
+                                             target);
       };
     }
     const bool pairs = format_param(format).codes == fmt::Codes::U4;

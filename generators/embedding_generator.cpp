@@ -2,6 +2,7 @@
 // upcoming indices prefetched.
 #include "dequantize_stage.h"
 #include "gather_stage.h"
+#include "llvm_helpers.h"
 #include "lookup_common.h"
 #include "prefetch_stage.h"
 #include "renorm_stage.h"
@@ -45,7 +46,7 @@ class EmbeddingGenerator : public Generator<EmbeddingGenerator> {
     table.dim(1).set_stride(table.dim(0).extent());  // dense rows (prefetch_stage.cpp)
     stages::StoredTable t{format_param(format), table, table.dim(0).extent(), col_scale,
                           col_zero_point};
-    stages::add_u4_lookup_code(*get_externs_map(), get_target());
+    stages::add_llvm_helpers(*get_externs_map(), get_target());
     Func rows = stages::gather(stages::dequantize(t, get_target()), indices, table.dim(1).extent());
     stages::Renorm renorm = stages::renorm(rows, dim, max_norm, norm_type);
     const schedules::ScheduleParams p =
@@ -53,7 +54,6 @@ class EmbeddingGenerator : public Generator<EmbeddingGenerator> {
                               "embedding_" + std::string(format) + "_" + std::string(index_type));
     Expr value = select(has_max_norm, renorm.rows(c, i), rows(c, i));
     if (!get_auto_schedule()) {  // the autoschedulers cannot plan around a raw pointer
-      stages::add_prefetch_code(*get_externs_map(), get_target());
       stages::RowsAhead prefetch =
           stages::rows_ahead(t, table, indices, indices.dim(0).extent(), prefetch_distance,
                              schedules::tile_code_bytes(t.format, get_target(), p), get_target());

@@ -1,9 +1,5 @@
 #include "prefetch_stage.h"
 
-#include <iterator>
-#include <string>
-#include <vector>
-
 #include "gather_stage.h"
 
 namespace qembed::stages {
@@ -12,14 +8,6 @@ using namespace Halide;
 using Halide::Internal::Call;
 
 namespace {
-
-// generators/prefetch_line.ll as bitcode, per data layout (cmake/embed_bitcode.cmake).
-const uint8_t kPrefetchLineX86_64[] = {
-#include "prefetch_line_x86_64.inc"
-};
-const uint8_t kPrefetchLineArm64[] = {
-#include "prefetch_line_arm_64.inc"
-};
 
 // prefetch(&table[element e of row `row`]): one cache line. The request addresses
 // bytes (a uint8 prefetch) whatever the table's type.
@@ -42,19 +30,6 @@ Expr prefetch_element(const ImageParam& table, const Expr& row, const Expr& e, b
 }
 
 }  // namespace
-
-void add_prefetch_code(GeneratorContext::ExternsMap& externs, const Target& target) {
-  std::vector<uint8_t> code;
-  if (target.bits == 64 && target.arch == Target::X86) {
-    code.assign(std::begin(kPrefetchLineX86_64), std::end(kPrefetchLineX86_64));
-  } else if (target.bits == 64 && target.arch == Target::ARM) {
-    code.assign(std::begin(kPrefetchLineArm64), std::end(kPrefetchLineArm64));
-  } else {
-    return;  // other architectures keep Halide's helper
-  }
-  const std::string name = "qembed.prefetch_line";
-  externs.emplace(name, ExternalCode::bitcode_wrapper(target, code, name));
-}
 
 Expr prefetch_row(const StoredTable& t, const ImageParam& table, const Expr& row, const Expr& col,
                   int span_bytes, const Target& target) {

@@ -2,7 +2,8 @@
 // (prefetch row indices[j + distance] while reducing row j). Halide's prefetch directive
 // cannot express this: bounds inference of a data-dependent gather covers the whole
 // table. So the request is an expression: Halide's prefetch intrinsic on the table's
-// host pointer (lowered to prefetcht0 / pldl1keep: prefetch_line.ll), attached to a
+// host pointer (lowered to prefetcht0 / pldl1keep by prefetch_line.ll, which
+// add_llvm_helpers adds; Halide 14's own helper asks for a non-temporal line), attached to a
 // value the loop computes anyway (return_second), which puts it in the innermost loop
 // over a bag's entries and costs a few scalar instructions.
 #pragma once
@@ -30,11 +31,6 @@ using RowsAhead = std::function<Halide::Expr(const Halide::Expr& j, const Halide
 RowsAhead rows_ahead(const StoredTable& t, const Halide::ImageParam& table,
                      const Halide::Func& indices, const Halide::Expr& num_indices,
                      const Halide::Expr& distance, int span_bytes, const Halide::Target& target);
-
-// Adds to a generator's external code the helper its prefetch requests lower to on
-// 64-bit x86 and ARM (prefetch_line.ll: every cache level, where Halide 14's own helper
-// asks for a non-temporal line); every generator that prefetches calls it.
-void add_prefetch_code(Halide::GeneratorContext::ExternsMap& externs, const Halide::Target& target);
 
 // `value`, evaluated after `side_effect` (which must stay in the loop computing value).
 Halide::Expr after(const Halide::Expr& side_effect, const Halide::Expr& value);

@@ -1,5 +1,7 @@
 #include "scale_bias_stage.h"
 
+#include "llvm_helpers.h"
+
 namespace qembed::stages {
 
 using namespace Halide;
@@ -22,7 +24,7 @@ Expr unpack_bits(const Func& table, const Expr& c, const Expr& row, int bits) {
   return (byte >> cast<uint8_t>((c % per_byte) * bits)) & cast<uint8_t>((1 << bits) - 1);
 }
 
-ScaleBiasRows scale_bias_rows(const StoredTable& t) {
+ScaleBiasRows scale_bias_rows(const StoredTable& t, const Target& target) {
   Var c("c"), row("row");
   ScaleBiasRows s{Func("sb_code"), Func("sb_scale"), Func("sb_bias")};
   s.code(c, row) = cast<float>(unpack_bits(t.table, c, row, fmt::code_bits(t.format.codes)));
@@ -30,20 +32,19 @@ ScaleBiasRows scale_bias_rows(const StoredTable& t) {
     s.scale(row) = reinterpret(Float(32), le_bits(t.table, t.row_elems - 8, row, 4));
     s.bias(row) = reinterpret(Float(32), le_bits(t.table, t.row_elems - 4, row, 4));
   } else {  // fp16 -> fp32 is exact
-    s.scale(row) = cast<float>(
-        reinterpret(Float(16), cast<uint16_t>(le_bits(t.table, t.row_elems - 4, row, 2))));
-    s.bias(row) = cast<float>(
-        reinterpret(Float(16), cast<uint16_t>(le_bits(t.table, t.row_elems - 2, row, 2))));
+    s.scale(row) = f16_to_f32(le_bits(t.table, t.row_elems - 4, row, 2), target);
+    s.bias(row) = f16_to_f32(le_bits(t.table, t.row_elems - 2, row, 2), target);
   }
   return s;
 }
 
 Expr scale_bias_accumulate(const Expr& acc, const Expr& q, const Expr& scale, const Expr& bias,
-                           const Expr& w) {
+                           const Expr& w, const Target& target) {
   Expr scale_w = strict_float(w * scale);
   Expr bias_w = strict_float(w * bias);
   Expr shifted = strict_float(acc + bias_w);
-  return cast<float>(strict_float(cast<double>(scale_w) * cast<double>(q) + cast<double>(shifted)));
+  return cast<float>(strict_float(exact_product_add_f64(cast<double>(scale_w), cast<double>(q),
+                                                        cast<double>(shifted), target)));
 }
 
 }  // namespace qembed::stages

@@ -6,7 +6,8 @@
 //     acc[c]  = fl32(fma(scale_w, q[c], fl(acc[c] + bias_w)))
 // where fma takes a uint8 code and so runs in float64. A float times a code is exact in
 // float64, so a float64 multiply-add rounds exactly where that fma does: once to float64,
-// then once to float32.
+// then once to float32; where the target has a float64 fma it is that instruction
+// (llvm_helpers.h).
 #pragma once
 
 #include "Halide.h"
@@ -25,11 +26,11 @@ struct ScaleBiasRows {
 Halide::Expr unpack_bits(const Halide::Func& table, const Halide::Expr& c, const Halide::Expr& row,
                          int bits);
 
-ScaleBiasRows scale_bias_rows(const StoredTable& t);
+ScaleBiasRows scale_bias_rows(const StoredTable& t, const Halide::Target& target);
 
 // One entry's contribution: the new acc for code q of a row with (scale, bias), weight w.
 Halide::Expr scale_bias_accumulate(const Halide::Expr& acc, const Halide::Expr& q,
                                    const Halide::Expr& scale, const Halide::Expr& bias,
-                                   const Halide::Expr& w);
+                                   const Halide::Expr& w, const Halide::Target& target);
 
 }  // namespace qembed::stages

@@ -4,8 +4,13 @@
 #   x86 avx512* targets: every kernel uses zmm registers;
 #   x86 avx2 targets:    ymm registers, no zmm;
 #   x86 baseline:        neither ymm nor zmm (it must run on any x86-64);
-#   arm targets:         every kernel uses NEON (v registers); with arm_fp16 the f16
-#                        kernels convert halves in hardware (fcvtl .4s, .4h), without it never;
+#   arm targets:         every kernel uses NEON (v registers);
+#   float16 in hardware: the f16 kernels and the 4/2-bit prepacked ones (fp16 qparams)
+#   convert halves with an instruction (vcvtph2ps; fcvtl .4s, .4h or fcvt s, h) on every
+#   x86 target with F16C (avx2-fma-f16c, avx512*) and every arm target, never on the x86
+#   baseline (generators/float_ops.ll);
+#   float64 fma: the prepacked kernels (*_sb*) accumulate with fma on those same targets
+#   (vfmadd*pd, fmla .2d / fmadd d), never on the x86 baseline;
 #   x86 avx512* 4-bit kernels with fused qparams (u4_row) look codes up in a register
 #   table (vpermd / vpermps on zmm: generators/u4_lut_avx512.ll), not convert them;
 #   every lookup kernel (embedding_*, bag_*) prefetches rows ahead into every cache level
@@ -21,22 +26,53 @@ shift 2
 targets=("$@")
 baseline=${targets[${#targets[@]} - 1]}
 
-# member -> "zmm ymm neon half_cvt prefetch nontemporal_prefetch zmm_lookup" counts
+# The target a kernel object was compiled for. A multitarget library names each object
+# `<pipeline>-<target>-no_runtime.o`; a single-target one (one CPU target, compiled with
+# and without large_buffers) names it after the pipeline only, `_large` for large_buffers.
+target_of() {
+  local member=$1 t large=0 cpus
+  for t in "${targets[@]}"; do
+    if [[ $member == *"-$t-no_runtime.o" ]]; then
+      echo "$t"
+      return 0
+    fi
+  done
+  [[ $member == *-no_runtime.o ]] && return 0
+  cpus=$(printf '%s\n' "${targets[@]}" | sed 's/-large_buffers//' | sort -u | wc -l)
+  ((cpus == 1)) || return 0
+  [[ $member == *_large.o ]] && large=1
+  for t in "${targets[@]}"; do
+    if [[ $t == *large_buffers* ]]; then
+      if ((large)); then echo "$t"; return 0; fi
+    elif ((!large)); then
+      echo "$t"
+      return 0
+    fi
+  done
+  return 0
+}
+
+# member -> "zmm ymm neon half_cvt prefetch nontemporal_prefetch zmm_lookup fma64" counts
 table=$("$objdump" -d --no-show-raw-insn "$archive" | awk '
   /file format/ { m = $1; sub(/:$/, "", m); seen[m] = 1; next }
+  # The LLVM helpers (generators/*.ll) are emitted in every object that links them, used
+  # or not: only instructions of the kernels themselves count.
+  /^[0-9a-f]+ <.*>:$/ { helper = ($2 ~ /^<(qembed_(fma_f64|f16_to_f32|dequant_u4)(x[0-9]+)?|_halide_prefetch)>:$/) }
+  helper { next }
   /%zmm/ { z[m]++ }
   /%ymm/ { y[m]++ }
   /\tv[0-9]+\.|[ ,]v[0-9]+\.[0-9]*[bhsd]/ { v[m]++ }
-  /fcvtl\tv[0-9]+\.4s, v[0-9]+\.4h/ { h[m]++ }
+  /fcvtl\tv[0-9]+\.4s, v[0-9]+\.4h|\tfcvt\ts[0-9]+, h[0-9]+|\tvcvtph2ps/ { h[m]++ }
+  /\tvfmadd[0-9]+pd|\tfmla\tv[0-9]+\.2d|\tfmadd\td[0-9]+/ { f[m]++ }
   /\tprefetcht0|\tprfm\tpldl1keep/ { p[m]++ }
   /\tprefetchnta|\tprfm\tpldl1strm/ { nt[m]++ }
   /\tvperm(d|ps)[ \t].*%zmm/ { lut[m]++ }
-  END { for (k in seen) printf "%s %d %d %d %d %d %d %d\n", k, z[k], y[k], v[k], h[k], p[k], nt[k], lut[k] }' | sort)
+  END { for (k in seen) printf "%s %d %d %d %d %d %d %d %d\n", k, z[k], y[k], v[k], h[k], p[k], nt[k], lut[k], f[k] }' | sort)
 
 fail=0
 bad() { echo "FAIL: $1" >&2; fail=1; }
 checked=0
-while read -r member zmm ymm neon half prefetch nontemporal lookup; do
+while read -r member zmm ymm neon half prefetch nontemporal lookup fma64; do
   if [[ $member == *.runtime.o || $member == *_wrapper.o ]]; then
     case $baseline in
       x86-*avx512*) ;;
@@ -45,20 +81,30 @@ while read -r member zmm ymm neon half prefetch nontemporal lookup; do
     esac
     continue
   fi
-  # The member's target: `<pipeline>-<target>-no_runtime.o`, or the only target.
-  target=""
-  if ((${#targets[@]} == 1)); then
-    target=${targets[0]}
-  else
-    for t in "${targets[@]}"; do
-      [[ $member == *"-$t-no_runtime.o" ]] && target=$t
-    done
-  fi
+  target=$(target_of "$member")
   [[ -n $target ]] || { bad "$member matches no target of: ${targets[*]}"; continue; }
   checked=$((checked + 1))
   if [[ $member == *_embedding_* || $member == *_bag_* ]]; then
     ((prefetch > 0)) || bad "$member ($target) prefetches no rows"
     ((nontemporal == 0)) || bad "$member ($target) has $nontemporal non-temporal prefetches"
+  fi
+  case $target in
+    x86-*avx512* | x86-*f16c* | arm-*) float_ops=1 ;;
+    *) float_ops=0 ;;
+  esac
+  if [[ $member == *_f16_* || $member == *_u4_sb16_* || $member == *_u2_sb16_* ]]; then
+    if ((float_ops)); then
+      ((half > 0)) || bad "$member ($target) does not convert halves in hardware"
+    else
+      ((half == 0)) || bad "$member ($target) converts halves with an instruction its target lacks"
+    fi
+  fi
+  if [[ $member == *_sb16_* || $member == *_sb32_* ]]; then
+    if ((float_ops)); then
+      ((fma64 > 0)) || bad "$member ($target) accumulates without a float64 fma"
+    else
+      ((fma64 == 0)) || bad "$member ($target) uses a float64 fma its target lacks"
+    fi
   fi
   case $target in
     x86-*avx512*)
@@ -71,21 +117,14 @@ while read -r member zmm ymm neon half prefetch nontemporal lookup; do
     x86-*) ((zmm == 0 && ymm == 0)) || bad "$member ($target) uses ymm/zmm ($ymm/$zmm)" ;;
     arm-*)
       ((neon > 0)) || bad "$member ($target) has no NEON instruction"
-      if [[ $member == *_f16_* ]]; then
-        if [[ $target == *arm_fp16* ]]; then
-          ((half > 0)) || bad "$member ($target) does not convert halves in hardware"
-        else
-          ((half == 0)) || bad "$member ($target) uses fp16 conversions without arm_fp16"
-        fi
-      fi
       ;;
   esac
 done <<<"$table"
 
 for t in "${targets[@]}"; do
   n=0
-  while read -r member zmm ymm neon half prefetch nontemporal lookup; do
-    if [[ ${#targets[@]} == 1 || $member == *"-$t-no_runtime.o" ]] && [[ $member != *_wrapper.o && $member != *.runtime.o ]]; then
+  while read -r member zmm ymm neon half prefetch nontemporal lookup fma64; do
+    if [[ $member != *_wrapper.o && $member != *.runtime.o && $(target_of "$member") == "$t" ]]; then
       n=$((n + 1)); tz=$((${tz:-0} + zmm)); ty=$((${ty:-0} + ymm)); tv=$((${tv:-0} + neon))
       tp=$((${tp:-0} + prefetch))
     fi

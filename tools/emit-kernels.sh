@@ -3,7 +3,7 @@
 # headers, for apps that do not use CMake (or libqembed):
 #   tools/emit-kernels.sh OUTDIR TARGET [TARGET...]   (best first; the last is the baseline)
 # e.g.  tools/emit-kernels.sh out/avx2 x86-64-linux-avx2-fma-f16c
-#       tools/emit-kernels.sh out/arm  arm-64-linux-arm_fp16 arm-64-linux   (from any host)
+#       tools/emit-kernels.sh out/arm  arm-64-linux   (from any host)
 # Writes OUTDIR/lib/libqembed_kernels.a (every pipeline for every target, plus the Halide
 # runtime) and OUTDIR/include/qembed/kernels/ (qembed_kernels.h, one header per pipeline,
 # HalideRuntime.h). Link with -lqembed_kernels -lpthread -ldl -lm. The targets must share

@@ -1,0 +1,76 @@
+#include "llvm_helpers.h"
+
+#include <string>
+#include <vector>
+
+namespace qembed::stages {
+
+using namespace Halide;
+using Halide::Internal::Call;
+
+namespace {
+
+// The helpers as bitcode, per data layout (cmake/embed_bitcode.cmake).
+const uint8_t kPrefetchLineX86_64[] = {
+#include "prefetch_line_x86_64.inc"
+};
+const uint8_t kPrefetchLineArm64[] = {
+#include "prefetch_line_arm_64.inc"
+};
+const uint8_t kU4LutAvx512X86_64[] = {
+#include "u4_lut_avx512_x86_64.inc"
+};
+const uint8_t kFloatOpsX86_64[] = {
+#include "float_ops_x86_64.inc"
+};
+const uint8_t kFloatOpsArm64[] = {
+#include "float_ops_arm_64.inc"
+};
+
+template <size_t N>
+void add_bitcode(GeneratorContext::ExternsMap& externs, const Target& target,
+                 const std::string& name, const uint8_t (&code)[N]) {
+  externs.emplace(
+      name, ExternalCode::bitcode_wrapper(target, std::vector<uint8_t>(code, code + N), name));
+}
+
+}  // namespace
+
+bool x86_avx512(const Target& target) {
+  return target.arch == Target::X86 && target.bits == 64 &&
+         target.features_any_of({Target::AVX512, Target::AVX512_KNL, Target::AVX512_Skylake,
+                                 Target::AVX512_Cannonlake, Target::AVX512_SapphireRapids});
+}
+
+bool has_float_ops(const Target& target) {
+  if (target.bits != 64) return false;
+  if (target.arch == Target::ARM) return true;
+  return target.arch == Target::X86 &&
+         (x86_avx512(target) || target.features_all_of({Target::FMA, Target::F16C}));
+}
+
+void add_llvm_helpers(GeneratorContext::ExternsMap& externs, const Target& target) {
+  if (target.bits != 64) return;  // other targets keep Halide's own code
+  const bool float_ops = has_float_ops(target);
+  if (target.arch == Target::X86) {
+    add_bitcode(externs, target, "qembed.prefetch_line", kPrefetchLineX86_64);
+    if (x86_avx512(target))
+      add_bitcode(externs, target, "qembed.u4_lut_avx512", kU4LutAvx512X86_64);
+    if (float_ops) add_bitcode(externs, target, "qembed.float_ops", kFloatOpsX86_64);
+  } else if (target.arch == Target::ARM) {
+    add_bitcode(externs, target, "qembed.prefetch_line", kPrefetchLineArm64);
+    if (float_ops) add_bitcode(externs, target, "qembed.float_ops", kFloatOpsArm64);
+  }
+}
+
+Expr exact_product_add_f64(const Expr& a, const Expr& b, const Expr& c, const Target& target) {
+  if (!has_float_ops(target)) return strict_float(a * b + c);
+  return Call::make(Float(64), "qembed_fma_f64", {a, b, c}, Call::PureExtern);
+}
+
+Expr f16_to_f32(const Expr& bits, const Target& target) {
+  if (!has_float_ops(target)) return cast<float>(reinterpret(Float(16), cast<uint16_t>(bits)));
+  return Call::make(Float(32), "qembed_f16_to_f32", {cast<uint16_t>(bits)}, Call::PureExtern);
+}
+
+}  // namespace qembed::stages
