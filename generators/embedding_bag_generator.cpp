@@ -66,7 +66,12 @@ class EmbeddingBagGenerator : public Generator<EmbeddingBagGenerator> {
     Func rows = stages::gather(stages::dequantize(t, get_target()), indices, table.dim(1).extent());
     stages::Renorm renorm = stages::renorm(rows, dim, max_norm, norm_type);
     Func looked_up("looked_up");
-    looked_up(c, j) = select(has_max_norm, renorm.rows(c, j), rows(c, j));
+    // A select on the bits: the bag's strict_float sum stops the simplifier from folding a
+    // float select, so in the branches specialized on !has_max_norm the factors would
+    // still be referenced, and allocated (a malloc per call); an integer select folds.
+    looked_up(c, j) =
+        reinterpret(Float(32), select(has_max_norm, reinterpret(UInt(32), renorm.rows(c, j)),
+                                      reinterpret(UInt(32), rows(c, j))));
 
     stages::BagInputs in;
     in.rows = looked_up;
