@@ -13,6 +13,7 @@ BagReduce bag_reduce(const BagInputs& in, BagMode mode, bool column_pairs) {
   BagReduce br{RDom(0, in.num_indices, "r"),
                Func("bag_acc"),
                Func("bag_count"),
+               Func("bag_bounds"),
                Func("bag"),
                false,
                Expr(),
@@ -33,13 +34,18 @@ BagReduce bag_reduce(const BagInputs& in, BagMode mode, bool column_pairs) {
   // the entry needs no clamp of its own: the promise only tells bounds inference so.
   // Bag bounds in int32 (the runtime caps index counts below 2^31): where() becomes a
   // loop bound only when it solves to `r < len` with no cast around r.
-  Expr begin = clamp(cast<int32_t>(in.offsets(b)), 0, in.num_indices);
-  Expr next = cast<int32_t>(in.offsets(clamp(b + 1, 0, in.num_bags - 1)));
-  Expr end = clamp(select(b + 1 < in.num_bags, next, in.num_indices), begin, in.num_indices);
+  Func& bounds = br.bounds;
+  {
+    Expr begin = clamp(cast<int32_t>(in.offsets(b)), 0, in.num_indices);
+    Expr next = cast<int32_t>(in.offsets(clamp(b + 1, 0, in.num_bags - 1)));
+    Expr end = clamp(select(b + 1 < in.num_bags, next, in.num_indices), begin, in.num_indices);
+    bounds(b) = {begin, max(end - begin, 0)};
+  }
+  Expr begin = bounds(b)[0], len = bounds(b)[1];
   RDom& r = br.r;
   // A data-dependent RDom extent is not allowed; where() becomes the loop bound, so a
   // bag costs only its own length (check the .stmt: `for (r, 0, len)`, not an `if`).
-  r.where(r < end - begin);
+  r.where(r < len);
   Expr j = unsafe_promise_clamped(begin + r, 0, in.num_indices - 1);
   Expr is_padding = cast<int64_t>(in.indices(j)) == in.padding_idx;
 

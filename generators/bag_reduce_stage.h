@@ -34,10 +34,11 @@ struct BagInputs {
 };
 
 struct BagReduce {
-  Halide::RDom r;      // r over one bag's entries (its where() bounds it by the bag)
-  Halide::Func acc;    // acc(c, b), or acc(k, p, b) for c = 2k + p: the running sum or max
-  Halide::Func count;  // count(b): non-padding entries
-  Halide::Func out;    // out(c, b): the finished bag
+  Halide::RDom r;       // r over one bag's entries (its where() bounds it by the bag)
+  Halide::Func acc;     // acc(c, b), or acc(k, p, b) for c = 2k + p: the running sum or max
+  Halide::Func count;   // count(b): non-padding entries
+  Halide::Func bounds;  // bounds(b) = {first entry, entry count}: bag b's entries
+  Halide::Func out;     // out(c, b): the finished bag
   bool column_pairs = false;
   // Sum/mean only (undefined for max): the inputs' has_weights and mean, for schedules
   // to specialize on (an unweighted sum multiplies by no weight, a sum divides by nothing).

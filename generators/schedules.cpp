@@ -120,6 +120,7 @@ void schedule_bag(stages::BagReduce bag, Func out, stages::Renorm renorm, const 
 
   // One tile of accumulators lives in registers while the bag's rows stream past.
   bag.count.compute_at(out, b);
+  bag.bounds.compute_at(out, b);
   acc.compute_at(out, co).store_in(MemoryType::Register);
   Var ac = acc.args()[0], ab = acc.args().back();
   if (!bag.column_pairs) {
