@@ -28,7 +28,8 @@ baseline=${targets[${#targets[@]} - 1]}
 
 # The target a kernel object was compiled for. A multitarget library names each object
 # `<pipeline>-<target>-no_runtime.o`; a single-target one (one CPU target, compiled with
-# and without large_buffers) names it after the pipeline only, `_large` for large_buffers.
+# and without large_buffers) names it after the pipeline only, `_large` for large_buffers
+# (the targets given may name the CPU target only: tools/emit-kernels.sh's check).
 target_of() {
   local member=$1 t large=0 cpus
   for t in "${targets[@]}"; do
@@ -49,7 +50,7 @@ target_of() {
       return 0
     fi
   done
-  return 0
+  echo "${targets[0]}"  # large_buffers objects checked against the CPU target given
 }
 
 # member -> "zmm ymm neon half_cvt prefetch nontemporal_prefetch zmm_lookup fma64" counts
