@@ -44,7 +44,9 @@ BagReduce bag_reduce(const BagInputs& in, BagMode mode, bool column_pairs) {
   Expr begin = bounds(b)[0], len = bounds(b)[1];
   RDom& r = br.r;
   // A data-dependent RDom extent is not allowed; where() becomes the loop bound, so a
-  // bag costs only its own length (check the .stmt: `for (r, 0, len)`, not an `if`).
+  // bag costs only its own length. With `bounds` realized once per bag (the schedule
+  // computes it at the bag loop) the bound and the predicate read the same length, and
+  // the simplifier drops the predicate (check the .stmt: `for (r, 0, len)`, no `if`).
   r.where(r < len);
   Expr j = unsafe_promise_clamped(begin + r, 0, in.num_indices - 1);
   Expr is_padding = cast<int64_t>(in.indices(j)) == in.padding_idx;
