@@ -64,17 +64,10 @@ class EmbeddingBagGenerator : public Generator<EmbeddingBagGenerator> {
                           col_zero_point};
     stages::add_llvm_helpers(*get_externs_map(), get_target());
     Func rows = stages::gather(stages::dequantize(t, get_target()), indices, table.dim(1).extent());
-    stages::Renorm renorm = stages::renorm(rows, dim, max_norm, norm_type);
-    Func looked_up("looked_up");
-    // A select on the bits: the bag's strict_float sum stops the simplifier from folding a
-    // float select, so in the branches specialized on !has_max_norm the factors would
-    // still be referenced, and allocated (a malloc per call); an integer select folds.
-    looked_up(c, j) =
-        reinterpret(Float(32), select(has_max_norm, reinterpret(UInt(32), renorm.rows(c, j)),
-                                      reinterpret(UInt(32), rows(c, j))));
+    stages::Renorm renorm = stages::renorm(rows, dim, has_max_norm, max_norm, norm_type);
 
     stages::BagInputs in;
-    in.rows = looked_up;
+    in.rows = renorm.looked_up;
     in.indices = indices;
     in.offsets = offsets;
     in.weights = weights;

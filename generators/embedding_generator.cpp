@@ -48,11 +48,11 @@ class EmbeddingGenerator : public Generator<EmbeddingGenerator> {
                           col_zero_point};
     stages::add_llvm_helpers(*get_externs_map(), get_target());
     Func rows = stages::gather(stages::dequantize(t, get_target()), indices, table.dim(1).extent());
-    stages::Renorm renorm = stages::renorm(rows, dim, max_norm, norm_type);
+    stages::Renorm renorm = stages::renorm(rows, dim, has_max_norm, max_norm, norm_type);
     const schedules::ScheduleParams p =
         schedules::params_for(get_target(), vectors_per_tile, schedules,
                               "embedding_" + std::string(format) + "_" + std::string(index_type));
-    Expr value = select(has_max_norm, renorm.rows(c, i), rows(c, i));
+    Expr value = renorm.looked_up(c, i);
     if (!get_auto_schedule()) {  // the autoschedulers cannot plan around a raw pointer
       stages::RowsAhead prefetch =
           stages::rows_ahead(t, table, indices, indices.dim(0).extent(), prefetch_distance,

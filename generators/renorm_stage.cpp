@@ -4,10 +4,12 @@ namespace qembed::stages {
 
 using namespace Halide;
 
-Renorm renorm(const Func& rows, const Expr& dim, const Expr& max_norm, const Expr& norm_type) {
+Renorm renorm(const Func& rows, const Expr& dim, const Expr& has_max_norm, const Expr& max_norm,
+              const Expr& norm_type) {
   Var c("c"), j("j");
   RDom k(0, dim, "k");
-  Renorm r{Func("power_sum"), Func("abs_max"), norm_type, Func("renorm_factor"), Func("renormed")};
+  Renorm r{Func("power_sum"),     Func("abs_max"),  norm_type,
+           Func("renorm_factor"), Func("renormed"), Func("looked_up")};
 
   // Sum of |x|^p for finite p, max |x| for p = inf; both in float64.
   // Float64 literals: Expr(double) is a float64 constant.
@@ -25,6 +27,9 @@ Renorm renorm(const Func& rows, const Expr& dim, const Expr& max_norm, const Exp
   r.factor(j) = select(norm > cast<double>(max_norm),
                        cast<float>(cast<double>(max_norm) / (norm + eps)), 1.0f);
   r.rows(c, j) = strict_float(rows(c, j) * r.factor(j));
+  r.looked_up(c, j) = reinterpret(
+      Float(32),
+      select(has_max_norm, reinterpret(UInt(32), r.rows(c, j)), reinterpret(UInt(32), rows(c, j))));
   return r;
 }
 
