@@ -44,17 +44,20 @@ __attribute__((target("avx2"))) bool scan_out_of_range_avx2(const T* p, int64_t 
   return scan_out_of_range(p, n, rows);
 }
 
-// 2: AVX-512 F, 1: AVX2, 0: neither.
+// This CPU's: 2 AVX-512 F, 1 AVX2, 0 neither (asked once per process).
 int vector_level() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
+  static const int level = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
+  }();
+  return level;
 }
 #endif
 
 template <typename T>
 bool any_out_of_range(const T* p, int64_t n, uint64_t rows) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  static const int level = vector_level();
+  const int level = vector_level();
   if (level == 2) return scan_out_of_range_avx512(p, n, rows);
   if (level == 1) return scan_out_of_range_avx2(p, n, rows);
 #endif

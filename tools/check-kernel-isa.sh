@@ -25,13 +25,15 @@ objdump=$1 archive=$2
 shift 2
 targets=("$@")
 baseline=${targets[${#targets[@]} - 1]}
+# CPU targets among those given (large_buffers is an addressing option, not a CPU).
+cpus=$(printf '%s\n' "${targets[@]}" | sed 's/-large_buffers//' | sort -u | wc -l)
 
 # The target a kernel object was compiled for. A multitarget library names each object
 # `<pipeline>-<target>-no_runtime.o`; a single-target one (one CPU target, compiled with
 # and without large_buffers) names it after the pipeline only, `_large` for large_buffers
 # (the targets given may name the CPU target only: tools/emit-kernels.sh's check).
 target_of() {
-  local member=$1 t large=0 cpus
+  local member=$1 t large=0
   for t in "${targets[@]}"; do
     if [[ $member == *"-$t-no_runtime.o" ]]; then
       echo "$t"
@@ -39,7 +41,6 @@ target_of() {
     fi
   done
   [[ $member == *-no_runtime.o ]] && return 0
-  cpus=$(printf '%s\n' "${targets[@]}" | sed 's/-large_buffers//' | sort -u | wc -l)
   ((cpus == 1)) || return 0
   [[ $member == *_large.o ]] && large=1
   for t in "${targets[@]}"; do
