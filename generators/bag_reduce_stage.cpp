@@ -49,7 +49,8 @@ BagReduce bag_reduce(const BagInputs& in, BagMode mode, bool column_pairs) {
   // the simplifier drops the predicate (check the .stmt: `for (r, 0, len)`, no `if`).
   r.where(r < len);
   Expr j = unsafe_promise_clamped(begin + r, 0, in.num_indices - 1);
-  Expr is_padding = cast<int64_t>(in.indices(j)) == in.padding_idx;
+  Expr is_padding = in.padding_idx.defined() ? cast<int64_t>(in.indices(j)) == in.padding_idx
+                                             : Internal::const_false();
 
   br.count(b) = 0;
   br.count(b) += select(is_padding, 0, 1);

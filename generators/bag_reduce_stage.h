@@ -19,7 +19,8 @@ struct BagInputs {
   Halide::Expr num_indices;  // entries in `indices`
   Halide::Expr num_bags;     // bags in the output; the last one ends at num_indices
   Halide::Expr num_weights;  // entries in `weights` (for the access clamp only)
-  Halide::Expr padding_idx;  // int64; -1 when the module has none
+  Halide::Expr padding_idx;  // int64; -1 when the module has none; undefined where the
+                             // format has none (the prepacked family): nothing is skipped
   Halide::Expr has_weights;  // bool
   Halide::Expr mean;         // bool: divide the sum by max(count, 1)
   // Optional: prefetch(j, c) is a side effect requesting what a later entry will read at

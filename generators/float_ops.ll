@@ -1,11 +1,21 @@
 ; Floating-point operations the lookup kernels need and Halide 14 cannot emit on their own
 ; (generators/llvm_helpers.h says on which targets each is used):
 ;
-; qembed_fma_f64(a, b, c): fma(a, b, c) in float64, one rounding. Halide 14 has no fma
-;   intrinsic, and strict_float (which the bit-exact kernels need) forbids LLVM to fuse
-;   a * b + c. The prepacked formats' accumulate computes fl64(scale * q + acc) where the
-;   product of a float32 and an 8-bit code is exact in float64: the fma rounds exactly
-;   where the multiply-add does, in one instruction instead of two.
+; qembed_rowwise_acc(acc, q, s, b, lo, width): one step of PyTorch's rowwise ops on
+;   prepacked rows (generators/scale_bias_stage.h), fl32(fl64(s * q + fl32(acc + b))) for
+;   float32 s, b, acc and a code q in [0, 255]. The scalar version is that formula (s * q
+;   is exact in float64, so it is one float64 fma). The vector version takes one float32
+;   fma, which rounds once, in every lane where that gives the same bits, and the float64
+;   formula otherwise. The two differ only where the exact x = s * q + a (a = fl32(acc +
+;   b)) is not a float64, so that fl64 can round it onto a float32 tie (1 + 2^-24 + 2^-55
+;   rounds to 1 + 2^-24, whose float32 rounding is 1; x's own is 1 + 2^-23). x is a
+;   float64 where a = 0, s = 0, or the exponents of s and a are close: with s = Ms 2^Es,
+;   a = Ma 2^Ea, integers |Ms|, |Ma| < 2^24 (Es, Ea the exponents of their last bits),
+;   |Ms q| < 2^32 and x = N 2^min(Es, Ea) with |N| < 2^53 when -28 <= Es - Ea <= 20. The
+;   caller passes that window as bits of |a| (which order like |a|): lanes with
+;   |a| - lo < width (unsigned) are exact; llvm_helpers.cpp derives lo and width from s.
+;   Infinities and NaNs of s give the same bits both ways (IEEE rules); a outside the
+;   window (infinite or NaN included) takes the float64 formula.
 ; qembed_f16_to_f32(bits): the float16 with these bits as a float32 (exact). Halide 14
 ;   emulates this cast with integer operations on x86 even where F16C converts 16 values
 ;   in one vcvtph2ps.
@@ -13,16 +23,55 @@
 ; Halide calls the scalar functions per element (pure externs); its code generator calls
 ; the xN versions on N lanes at a time (its naming convention for vector versions).
 
-define weak_odr hidden double @qembed_fma_f64(double %a, double %b, double %c) #0 {
-  %r = call double @llvm.fma.f64(double %a, double %b, double %c)
-  ret double %r
+define weak_odr hidden float @qembed_rowwise_acc(float %acc, float %q, float %s, float %b,
+                                                i32 %lo, i32 %width) #0 {
+  %a = fadd float %acc, %b
+  %s64 = fpext float %s to double
+  %q64 = fpext float %q to double
+  %a64 = fpext float %a to double
+  %x = call double @llvm.fma.f64(double %s64, double %q64, double %a64)
+  %r = fptrunc double %x to float
+  ret float %r
 }
 
-define weak_odr hidden <8 x double> @qembed_fma_f64x8(<8 x double> %a, <8 x double> %b,
-                                                      <8 x double> %c) #0 {
-  %r = call <8 x double> @llvm.fma.v8f64(<8 x double> %a, <8 x double> %b, <8 x double> %c)
-  ret <8 x double> %r
+; The vector versions, one per width Halide may call (cmake/embed_bitcode.cmake writes the
+; block once per width, @W@ replaced): an exact width, so no lane is padding whose undefined
+; value would decide the branch.
+; @for_each_width 2 4 8 16
+define weak_odr hidden <@W@ x float> @qembed_rowwise_accx@W@(<@W@ x float> %acc, <@W@ x float> %q,
+                                                           <@W@ x float> %s, <@W@ x float> %b,
+                                                           <@W@ x i32> %lo,
+                                                           <@W@ x i32> %width) #0 {
+entry:
+  %a = fadd <@W@ x float> %acc, %b
+  %a_abs = call <@W@ x float> @llvm.fabs.v@W@f32(<@W@ x float> %a)
+  %a_mag = bitcast <@W@ x float> %a_abs to <@W@ x i32>
+  %a_off = sub <@W@ x i32> %a_mag, %lo
+  %in_window = icmp ult <@W@ x i32> %a_off, %width
+  %a_zero = icmp eq <@W@ x i32> %a_mag, zeroinitializer
+  %exact = or <@W@ x i1> %in_window, %a_zero
+  %exact_bits = bitcast <@W@ x i1> %exact to i@W@
+  %all_exact = icmp eq i@W@ %exact_bits, -1
+  br i1 %all_exact, label %fast, label %float64, !prof !0
+
+fast:
+  %r = call <@W@ x float> @llvm.fma.v@W@f32(<@W@ x float> %s, <@W@ x float> %q, <@W@ x float> %a)
+  ret <@W@ x float> %r
+
+float64:
+  %s64 = fpext <@W@ x float> %s to <@W@ x double>
+  %q64 = fpext <@W@ x float> %q to <@W@ x double>
+  %a64 = fpext <@W@ x float> %a to <@W@ x double>
+  %x = call <@W@ x double> @llvm.fma.v@W@f64(<@W@ x double> %s64, <@W@ x double> %q64,
+                                           <@W@ x double> %a64)
+  %r64 = fptrunc <@W@ x double> %x to <@W@ x float>
+  ret <@W@ x float> %r64
 }
+
+declare <@W@ x float> @llvm.fabs.v@W@f32(<@W@ x float>)
+declare <@W@ x float> @llvm.fma.v@W@f32(<@W@ x float>, <@W@ x float>, <@W@ x float>)
+declare <@W@ x double> @llvm.fma.v@W@f64(<@W@ x double>, <@W@ x double>, <@W@ x double>)
+; @end_for_each_width
 
 define weak_odr hidden float @qembed_f16_to_f32(i16 %bits) #0 {
   %h = bitcast i16 %bits to half
@@ -37,6 +86,8 @@ define weak_odr hidden <16 x float> @qembed_f16_to_f32x16(<16 x i16> %bits) #0 {
 }
 
 declare double @llvm.fma.f64(double, double, double)
-declare <8 x double> @llvm.fma.v8f64(<8 x double>, <8 x double>, <8 x double>)
 
 attributes #0 = { alwaysinline nounwind readnone }
+
+; The float64 path is for rare lanes: keep it out of the loop body's straight line.
+!0 = !{!"branch_weights", i32 1000000, i32 1}

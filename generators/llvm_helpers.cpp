@@ -63,9 +63,25 @@ void add_llvm_helpers(GeneratorContext::ExternsMap& externs, const Target& targe
   }
 }
 
-Expr exact_product_add_f64(const Expr& a, const Expr& b, const Expr& c, const Target& target) {
-  if (!has_float_ops(target)) return strict_float(a * b + c);
-  return Call::make(Float(64), "qembed_fma_f64", {a, b, c}, Call::PureExtern);
+Expr rowwise_accumulate(const Expr& acc, const Expr& q, const Expr& s, const Expr& b,
+                        const Target& target) {
+  if (has_float_ops(target)) {
+    // The window of |a|'s bits where float_ops.ll's float32 fma is exact: biased
+    // exponents from e(s) - 20 to e(s) + 28 (e = 1 for zero and subnormals, the scale of
+    // their last bit); every finite a where s = 0 (x = a). Computed once per row.
+    Expr s_bits = reinterpret(UInt(32), s);
+    Expr e = max((s_bits >> 23) & 255, 1);
+    Expr lo = select(e > 20, (e - 20) << 23, 0);
+    Expr hi = min(e + 29, 255) << 23;
+    Expr s_zero = (s_bits & 0x7fffffff) == 0;
+    lo = select(s_zero, 0, lo);
+    hi = select(s_zero, 255 << 23, hi);
+    return Call::make(Float(32), "qembed_rowwise_acc", {acc, q, s, b, lo, hi - lo},
+                      Call::PureExtern);
+  }
+  // s * q is exact in float64, so the multiply-add rounds once, like the fma it stands for.
+  Expr shifted = strict_float(acc + b);
+  return cast<float>(strict_float(cast<double>(s) * cast<double>(q) + cast<double>(shifted)));
 }
 
 Expr f16_to_f32(const Expr& bits, const Target& target) {

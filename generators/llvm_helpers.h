@@ -11,7 +11,7 @@ namespace qembed::stages {
 // compiles lookups calls it once):
 //   prefetch_line.ll  64-bit x86 and ARM: the rows' software prefetch (prefetch_stage.h);
 //   u4_lut_avx512.ll  x86-64 with AVX-512: the 4-bit lookup (dequantize_stage.h);
-//   float_ops.ll      where has_float_ops: float64 fma, float16 -> float32.
+//   float_ops.ll      where has_float_ops: the prepacked accumulate, float16 -> float32.
 void add_llvm_helpers(Halide::GeneratorContext::ExternsMap& externs, const Halide::Target& target);
 
 // x86-64 with AVX-512 F (every avx512* feature of Halide 14 implies it).
@@ -21,10 +21,13 @@ bool x86_avx512(const Halide::Target& target);
 // and F16C, which every AVX-512 CPU has; 64-bit ARM), so float_ops.ll applies.
 bool has_float_ops(const Halide::Target& target);
 
-// fl64(a * b + c) for float64 operands whose product is exact in float64: one fma where
-// the target has it (the same bits: an exact product rounds only in the add).
-Halide::Expr exact_product_add_f64(const Halide::Expr& a, const Halide::Expr& b,
-                                   const Halide::Expr& c, const Halide::Target& target);
+// One step of PyTorch's rowwise ops on prepacked rows (scale_bias_stage.h): the new
+// accumulator fl32(fl64(s * q + fl32(acc + b))) for float32 acc, s, b and a code q in
+// [0, 255] (as float32). Where the target has float_ops, one float32 fma in the lanes
+// where that rounds the same (nearly all; float_ops.ll says which), else strict float64.
+Halide::Expr rowwise_accumulate(const Halide::Expr& acc, const Halide::Expr& q,
+                                const Halide::Expr& s, const Halide::Expr& b,
+                                const Halide::Target& target);
 
 // The float16 whose bits are the uint16 `bits`, as float32 (exact): one instruction per
 // vector where the target converts float16 (Halide 14 emulates the cast on x86).

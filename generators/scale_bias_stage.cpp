@@ -40,11 +40,7 @@ ScaleBiasRows scale_bias_rows(const StoredTable& t, const Target& target) {
 
 Expr scale_bias_accumulate(const Expr& acc, const Expr& q, const Expr& scale, const Expr& bias,
                            const Expr& w, const Target& target) {
-  Expr scale_w = strict_float(w * scale);
-  Expr bias_w = strict_float(w * bias);
-  Expr shifted = strict_float(acc + bias_w);
-  return cast<float>(strict_float(exact_product_add_f64(cast<double>(scale_w), cast<double>(q),
-                                                        cast<double>(shifted), target)));
+  return rowwise_accumulate(acc, q, strict_float(w * scale), strict_float(w * bias), target);
 }
 
 }  // namespace qembed::stages

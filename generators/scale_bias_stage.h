@@ -6,8 +6,9 @@
 //     acc[c]  = fl32(fma(scale_w, q[c], fl(acc[c] + bias_w)))
 // where fma takes a uint8 code and so runs in float64. A float times a code is exact in
 // float64, so a float64 multiply-add rounds exactly where that fma does: once to float64,
-// then once to float32; where the target has a float64 fma it is that instruction
-// (llvm_helpers.h).
+// then once to float32. Where the target has float_ops (llvm_helpers.h) one float32 fma
+// gives those bits in every lane but those where float64 rounds x onto a float32 tie,
+// which the kernel checks for and sends through the float64 one (float_ops.ll).
 #pragma once
 
 #include "Halide.h"

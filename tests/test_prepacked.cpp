@@ -102,6 +102,102 @@ TEST_P(Prepacked, MatchesTheRowwiseOpsReference) {
   }
 }
 
+// A float32 s and code q with fmaf(s, q, 1) != fl32(fl64(s * q + 1)): s * q + 1 lies just
+// off a float32 tie that float64 rounds onto (float_ops.ll), so a float32 fma on its own
+// would break the rowwise ops' numerics. Found by search, and checked here on this CPU.
+struct Tie {
+  float scale;
+  int code;
+};
+std::vector<Tie> float32_ties() {
+  std::vector<Tie> ties;
+  for (int q = 65; q <= 255; ++q) {
+    for (const int d : {-3, -1, 1, 3}) {
+      const float s = static_cast<float>((std::ldexp(1.0, -24) + d * std::ldexp(1.0, -55)) / q);
+      const float single = std::fmaf(s, static_cast<float>(q), 1.0f);
+      const float twice = static_cast<float>(std::fma(double{s}, double(q), 1.0));
+      if (single != twice) ties.push_back({s, q});
+    }
+  }
+  return ties;
+}
+
+// Rows whose sums sit where a float32 fma and the ops' float64 one round apart, or at the
+// edges of the window where the kernels trust the float32 one: ties, zero scales (x = a),
+// zero and negative-zero biases (a = 0), a bias cancelling the sum, subnormal, tiny and
+// huge biases against the scale, and random rows in between; 8-bit rows (fp32 qparams),
+// as one-entry bags (a = bias) and after a row that sets every column to 1 or -1.
+TEST_P(Prepacked, MatchesTheRowwiseOpsWhereFloat32WouldRoundApart) {
+  const std::vector<Tie> ties = float32_ties();
+  ASSERT_GE(ties.size(), 8u);  // the search must find what this test is about
+  std::mt19937 rng(23);
+  for (const int64_t dim : {20, 64}) {
+    const int64_t rb = row_bytes(8, dim);
+    std::vector<uint8_t> packed;
+    auto add_row = [&](float scale, float bias, auto code_of) {
+      std::vector<uint8_t> row(static_cast<size_t>(rb));
+      for (int64_t c = 0; c < dim; ++c) row[static_cast<size_t>(c)] = code_of(c);
+      std::memcpy(&row[static_cast<size_t>(dim)], &scale, 4);
+      std::memcpy(&row[static_cast<size_t>(dim) + 4], &bias, 4);
+      packed.insert(packed.end(), row.begin(), row.end());
+    };
+    auto any_code = [&](int64_t) { return static_cast<uint8_t>(rng()); };
+    add_row(0.0f, 1.0f, any_code);    // row 0: every column 1 (s = 0)
+    add_row(-0.0f, -1.0f, any_code);  // row 1: every column -1
+    for (const Tie& t : ties) {
+      // The tie's code in most columns, others random: after row 0, a = 1 + 0.
+      auto tie_code = [&](int64_t c) { return c % 5 == 4 ? any_code(c) : uint8_t(t.code); };
+      add_row(t.scale, 0.0f, tie_code);
+      add_row(t.scale, 1.0f, tie_code);    // alone: a = 1
+      add_row(-t.scale, -1.0f, tie_code);  // mirrored
+    }
+    const float biases[] = {0.0f, -0.0f, -1.0f, 1e-40f, -1e-38f, 1e-12f, 3e9f, -1e30f};
+    const float scales[] = {1e-3f, 2.5e-2f, 1e-10f, 1e-30f, 7e5f};
+    for (const float b : biases) {
+      for (const float s : scales) add_row(s, b, any_code);
+    }
+    const int64_t rows = static_cast<int64_t>(packed.size()) / rb;
+    SCOPED_TRACE("D " + std::to_string(dim) + " rows " + std::to_string(rows));
+    const auto bag = EmbeddingBag::from_prepacked(
+        packed.data(), static_cast<int64_t>(packed.size()), 8, bag_options(rows, dim, false));
+    std::vector<int64_t> idx, begins, ends;
+    for (int64_t r = 0; r < rows; ++r) {
+      for (const int64_t first : {int64_t{-1}, int64_t{0}, int64_t{1}}) {
+        begins.push_back(static_cast<int64_t>(idx.size()));
+        if (first >= 0) idx.push_back(first);
+        idx.push_back(r);
+        if (r % 3 == 0) idx.push_back(static_cast<int64_t>(rng() % rows));
+        ends.push_back(static_cast<int64_t>(idx.size()));
+      }
+    }
+    const std::vector<float> want =
+        ref::prepacked_bag(packed, rb, 8, dim, idx, begins, ends, nullptr);
+    EXPECT_TRUE(qtest::bits_equal(bag.forward(idx, begins), want));
+    // The same sums with a float32 fma, as a kernel without the window would add them:
+    // they must differ from the ops' somewhere, or this test could not fail.
+    std::vector<float> single(want.size(), 0.0f);
+    for (size_t b = 0; b < begins.size(); ++b) {
+      for (int64_t e = begins[b]; e < ends[b]; ++e) {
+        const uint8_t* row = packed.data() + idx[static_cast<size_t>(e)] * rb;
+        float scale, bias;
+        std::memcpy(&scale, row + dim, 4);
+        std::memcpy(&bias, row + dim + 4, 4);
+        for (int64_t c = 0; c < dim; ++c) {
+          float& acc = single[b * static_cast<size_t>(dim) + static_cast<size_t>(c)];
+          acc = std::fmaf(scale, static_cast<float>(row[c]), acc + bias);
+        }
+      }
+    }
+    EXPECT_FALSE(qtest::bits_equal(single, want));
+    // Weights scale s and b; -1 and 1 keep the ties, 2^-20 moves them.
+    std::vector<float> w(idx.size());
+    for (size_t e = 0; e < w.size(); ++e) w[e] = e % 3 == 0 ? -1.0f : e % 3 == 1 ? 1.0f : 0x1p-20f;
+    EXPECT_TRUE(
+        qtest::bits_equal(bag.forward(idx, begins, w.data()),
+                          ref::prepacked_bag(packed, rb, 8, dim, idx, begins, ends, w.data())));
+  }
+}
+
 QTEST_FOR_EVERY_TARGET(Prepacked);
 
 TEST(PrepackedModule, GetWeightSaveLoadAndQuantizedWeight) {

@@ -9,8 +9,10 @@
 #   convert halves with an instruction (vcvtph2ps; fcvtl .4s, .4h or fcvt s, h) on every
 #   x86 target with F16C (avx2-fma-f16c, avx512*) and every arm target, never on the x86
 #   baseline (generators/float_ops.ll);
-#   float64 fma: the prepacked kernels (*_sb*) accumulate with fma on those same targets
-#   (vfmadd*pd, fmla .2d / fmadd d), never on the x86 baseline;
+#   fma: the prepacked kernels (*_sb*) accumulate with a float32 fma, checked by a
+#   float64 one (float_ops.ll's qembed_rowwise_acc: vfmadd*ps and vfmadd*pd, fmla .4s
+#   and .2d / fmadd s and d) on those same targets, with neither on the x86 baseline; no
+#   other kernel fuses a float32 multiply-add (the reference numerics round each step);
 #   x86 avx512* 4-bit kernels with fused qparams (u4_row) look codes up in a register
 #   table (vpermd / vpermps on zmm: generators/u4_lut_avx512.ll), not convert them;
 #   every lookup kernel (embedding_*, bag_*) prefetches rows ahead into every cache level
@@ -54,27 +56,28 @@ target_of() {
   echo "${targets[0]}"  # large_buffers objects checked against the CPU target given
 }
 
-# member -> "zmm ymm neon half_cvt prefetch nontemporal_prefetch zmm_lookup fma64" counts
+# member -> "zmm ymm neon half_cvt prefetch nontemporal_prefetch zmm_lookup fma64 fma32" counts
 table=$("$objdump" -d --no-show-raw-insn "$archive" | awk '
   /file format/ { m = $1; sub(/:$/, "", m); seen[m] = 1; next }
   # The LLVM helpers (generators/*.ll) are emitted in every object that links them, used
   # or not: only instructions of the kernels themselves count.
-  /^[0-9a-f]+ <.*>:$/ { helper = ($2 ~ /^<(qembed_(fma_f64|f16_to_f32|dequant_u4)(x[0-9]+)?|_halide_prefetch)>:$/) }
+  /^[0-9a-f]+ <.*>:$/ { helper = ($2 ~ /^<(qembed_(rowwise_acc|f16_to_f32|dequant_u4)(x[0-9]+)?|_halide_prefetch)>:$/) }
   helper { next }
   /%zmm/ { z[m]++ }
   /%ymm/ { y[m]++ }
   /\tv[0-9]+\.|[ ,]v[0-9]+\.[0-9]*[bhsd]/ { v[m]++ }
   /fcvtl\tv[0-9]+\.4s, v[0-9]+\.4h|\tfcvt\ts[0-9]+, h[0-9]+|\tvcvtph2ps/ { h[m]++ }
   /\tvfmadd[0-9]+pd|\tfmla\tv[0-9]+\.2d|\tfmadd\td[0-9]+/ { f[m]++ }
+  /\tvfmadd[0-9]+ps|\tfmla\tv[0-9]+\.4s|\tfmadd\ts[0-9]+/ { f32[m]++ }
   /\tprefetcht0|\tprfm\tpldl1keep/ { p[m]++ }
   /\tprefetchnta|\tprfm\tpldl1strm/ { nt[m]++ }
   /\tvperm(d|ps)[ \t].*%zmm/ { lut[m]++ }
-  END { for (k in seen) printf "%s %d %d %d %d %d %d %d %d\n", k, z[k], y[k], v[k], h[k], p[k], nt[k], lut[k], f[k] }' | sort)
+  END { for (k in seen) printf "%s %d %d %d %d %d %d %d %d %d\n", k, z[k], y[k], v[k], h[k], p[k], nt[k], lut[k], f[k], f32[k] }' | sort)
 
 fail=0
 bad() { echo "FAIL: $1" >&2; fail=1; }
 checked=0
-while read -r member zmm ymm neon half prefetch nontemporal lookup fma64; do
+while read -r member zmm ymm neon half prefetch nontemporal lookup fma64 fma32; do
   if [[ $member == *.runtime.o || $member == *_wrapper.o ]]; then
     case $baseline in
       x86-*avx512*) ;;
@@ -103,10 +106,13 @@ while read -r member zmm ymm neon half prefetch nontemporal lookup fma64; do
   fi
   if [[ $member == *_sb16_* || $member == *_sb32_* ]]; then
     if ((float_ops)); then
-      ((fma64 > 0)) || bad "$member ($target) accumulates without a float64 fma"
+      ((fma32 > 0)) || bad "$member ($target) accumulates without a float32 fma"
+      ((fma64 > 0)) || bad "$member ($target) has no float64 fma for the lanes float32 rounds apart"
     else
-      ((fma64 == 0)) || bad "$member ($target) uses a float64 fma its target lacks"
+      ((fma64 == 0 && fma32 == 0)) || bad "$member ($target) uses an fma its target lacks"
     fi
+  else
+    ((fma32 == 0)) || bad "$member ($target) fuses $fma32 float32 multiply-adds (strict_float forbids it)"
   fi
   case $target in
     x86-*avx512*)
@@ -125,7 +131,7 @@ done <<<"$table"
 
 for t in "${targets[@]}"; do
   n=0
-  while read -r member zmm ymm neon half prefetch nontemporal lookup fma64; do
+  while read -r member zmm ymm neon half prefetch nontemporal lookup fma64 fma32; do
     if [[ $member != *_wrapper.o && $member != *.runtime.o && $(target_of "$member") == "$t" ]]; then
       n=$((n + 1)); tz=$((${tz:-0} + zmm)); ty=$((${ty:-0} + ymm)); tv=$((${tv:-0} + neon))
       tp=$((${tp:-0} + prefetch))
