@@ -78,12 +78,14 @@ class Prepared {
   int64_t table_bytes() const { return 2 * w_.rows * row_bytes_; }
   // True when the table and the touched rows exceed twice the last-level cache.
   bool really_cold() const { return really_cold_; }
-  // Checks qembed's output against the fake-quantized table (a sanity check that the
-  // timed calls compute what they claim). Returns the number of differing floats, or -1
-  // when the table is too large to expand.
+  // Checks qembed's output against the fake-quantized table, or for prepacked rows the
+  // rowwise ops' formula on them (a sanity check that the timed calls compute what they
+  // claim). Returns the number of differing floats, or -1 when the table is too large
+  // to expand.
   int64_t verify(size_t call);
 
  private:
+  int64_t verify_prepacked(size_t call);
   struct Data;
   Workload w_;
   std::unique_ptr<Data> d_;

@@ -106,6 +106,8 @@ std::vector<qbench::Workload> read_workloads(const std::string& path) {
       } else if (k == "dist") {
         if (v != "uniform" && v != "zipf") fail("dist must be uniform or zipf");
         w.dist = v == "zipf" ? qbench::Dist::Zipf : qbench::Dist::Uniform;
+      } else if (k == "prepacked") {  // PyTorch's packed rows: the u8_sb32 / u4_sb16 formats
+        w.prepacked = num() != 0;
       } else if (k == "group") {
         w.group = v;
       } else {
