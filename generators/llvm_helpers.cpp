@@ -67,15 +67,15 @@ Expr rowwise_accumulate(const Expr& acc, const Expr& q, const Expr& s, const Exp
                         const Target& target) {
   if (has_float_ops(target)) {
     // The window of |a|'s bits where float_ops.ll's float32 fma is exact: biased
-    // exponents from e(s) - 20 to e(s) + 28 (e = 1 for zero and subnormals, the scale of
-    // their last bit); every finite a where s = 0 (x = a). Computed once per row.
-    Expr s_bits = reinterpret(UInt(32), s);
-    Expr e = max((s_bits >> 23) & 255, 1);
-    Expr lo = select(e > 20, (e - 20) << 23, 0);
-    Expr hi = min(e + 29, 255) << 23;
+    // exponents from e(s) - 20 to e(s) + 28 (for zero and subnormal s, e = 0 here where
+    // the derivation allows 1: a narrower window, still exact); every finite a where
+    // s = 0 (x = a). Computed once per row.
+    Expr s_bits = reinterpret(Int(32), s);
+    Expr e = s_bits & 0x7f800000;  // the biased exponent, << 23
+    Expr lo = max(e - (20 << 23), 0);
+    Expr hi = min(e + (29 << 23), 255 << 23);
     Expr s_zero = (s_bits & 0x7fffffff) == 0;
-    lo = select(s_zero, 0, lo);
-    hi = select(s_zero, 255 << 23, hi);
+    hi = select(s_zero, 255 << 23, hi);  // lo is 0 there already
     return Call::make(Float(32), "qembed_rowwise_acc", {acc, q, s, b, lo, hi - lo},
                       Call::PureExtern);
   }
