@@ -1,10 +1,36 @@
 # Assembles an LLVM IR file for one data layout and writes its bitcode as a C array
 # initializer (the bytes, comma-separated), for a generator to hand Halide as external
 # code (Halide warns when linking modules of different layouts).
-#   cmake -DLLVM_AS=<llvm-as> -DIN=<file.ll> -DLAYOUT=<data layout> -DOUT=<file.inc>
-#         -P embed_bitcode.cmake
+#   cmake -DLLVM_AS=<llvm-as> -DIN=<file.ll> -DARCH=<x86_64|arm_64> -DLAYOUT=<data layout>
+#         -DOUT=<file.inc> -P embed_bitcode.cmake
 cmake_minimum_required(VERSION 3.25)  # script mode: the project's policies
 file(READ "${IN}" ir)
+# Lines between "; @arch A" and "; @end_arch" are kept for architecture A only.
+while(TRUE)
+  string(FIND "${ir}" "; @arch " begin)
+  if(begin EQUAL -1)
+    break()
+  endif()
+  string(SUBSTRING "${ir}" 0 ${begin} head)
+  string(SUBSTRING "${ir}" ${begin} -1 rest)
+  string(FIND "${rest}" "\n" eol)
+  string(SUBSTRING "${rest}" 0 ${eol} arch)
+  string(REPLACE "; @arch " "" arch "${arch}")
+  string(FIND "${rest}" "; @end_arch" end)
+  if(end EQUAL -1)
+    message(FATAL_ERROR "${IN}: @arch without @end_arch")
+  endif()
+  math(EXPR body_begin "${eol} + 1")
+  math(EXPR body_len "${end} - ${body_begin}")
+  string(SUBSTRING "${rest}" ${body_begin} ${body_len} body)
+  string(SUBSTRING "${rest}" ${end} -1 tail)
+  string(FIND "${tail}" "\n" eol)
+  string(SUBSTRING "${tail}" ${eol} -1 tail)
+  if(NOT arch STREQUAL ARCH)
+    set(body "")
+  endif()
+  set(ir "${head}${body}${tail}")
+endwhile()
 # LLVM IR has no functions generic in a vector width: a block between a line
 # "; @for_each_width W..." and a line "; @end_for_each_width" is written once per W,
 # with @W@ replaced by it.

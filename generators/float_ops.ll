@@ -46,12 +46,31 @@ entry:
   %a = fadd <@W@ x float> %acc, %b
   %a_abs = call <@W@ x float> @llvm.fabs.v@W@f32(<@W@ x float> %a)
   %a_mag = bitcast <@W@ x float> %a_abs to <@W@ x i32>
+; @arch x86_64
   %a_off = sub <@W@ x i32> %a_mag, %lo
   %in_window = icmp ult <@W@ x i32> %a_off, %width
   %a_zero = icmp eq <@W@ x i32> %a_mag, zeroinitializer
   %exact = or <@W@ x i1> %in_window, %a_zero
-  %exact_bits = bitcast <@W@ x i1> %exact to i@W@
+  %exact_bits = bitcast <@W@ x i1> %exact to i@W@  ; kortest on AVX-512, movmsk on AVX2
   %all_exact = icmp eq i@W@ %exact_bits, -1
+; @end_arch
+; @arch arm_64
+  ; AArch64 moves an i1 vector's lanes out one by one (LLVM turns any i1 reduction into
+  ; that bitcast), so the test stays in int32 lanes: a lane is inexact when the sign bit
+  ; of (off | ~(off - width)) & -|a| is set (off = |a| - lo < 0: below the window;
+  ; off - width >= 0: above it; |a| = 0: exact; every operand is in [0, 2^31)), and one
+  ; sminv finds any such lane.
+  %a_off = sub <@W@ x i32> %a_mag, %lo
+  %past = sub <@W@ x i32> %a_off, %width
+  %minus_one = insertelement <@W@ x i32> undef, i32 -1, i32 0
+  %all_ones = shufflevector <@W@ x i32> %minus_one, <@W@ x i32> undef, <@W@ x i32> zeroinitializer
+  %not_past = xor <@W@ x i32> %past, %all_ones
+  %outside = or <@W@ x i32> %a_off, %not_past
+  %neg_mag = sub <@W@ x i32> zeroinitializer, %a_mag
+  %inexact_sign = and <@W@ x i32> %outside, %neg_mag
+  %least = call i32 @llvm.vector.reduce.smin.v@W@i32(<@W@ x i32> %inexact_sign)
+  %all_exact = icmp sge i32 %least, 0
+; @end_arch
   br i1 %all_exact, label %fast, label %float64, !prof !0
 
 fast:
@@ -69,6 +88,7 @@ float64:
 }
 
 declare <@W@ x float> @llvm.fabs.v@W@f32(<@W@ x float>)
+declare i32 @llvm.vector.reduce.smin.v@W@i32(<@W@ x i32>)
 declare <@W@ x float> @llvm.fma.v@W@f32(<@W@ x float>, <@W@ x float>, <@W@ x float>)
 declare <@W@ x double> @llvm.fma.v@W@f64(<@W@ x double>, <@W@ x double>, <@W@ x double>)
 ; @end_for_each_width
