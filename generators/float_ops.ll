@@ -93,6 +93,30 @@ declare <@W@ x float> @llvm.fma.v@W@f32(<@W@ x float>, <@W@ x float>, <@W@ x flo
 declare <@W@ x double> @llvm.fma.v@W@f64(<@W@ x double>, <@W@ x double>, <@W@ x double>)
 ; @end_for_each_width
 
+; The same function for targets whose widest float vector has 8 lanes (AVX2): Halide
+; calls the widest version a name has, and AVX2 narrows a 16-lane mask through byte packs
+; where 8 lanes take one vmovmskps. llvm_helpers.cpp picks the name.
+define weak_odr hidden float @qembed_rowwise_acc8(float %acc, float %q, float %s, float %b,
+                                                 i32 %lo, i32 %width) #0 {
+  %r = call float @qembed_rowwise_acc(float %acc, float %q, float %s, float %b, i32 %lo,
+                                      i32 %width)
+  ret float %r
+}
+
+; @for_each_width 2 4 8
+define weak_odr hidden <@W@ x float> @qembed_rowwise_acc8x@W@(<@W@ x float> %acc,
+                                                            <@W@ x float> %q,
+                                                            <@W@ x float> %s,
+                                                            <@W@ x float> %b,
+                                                            <@W@ x i32> %lo,
+                                                            <@W@ x i32> %width) #0 {
+  %r = call <@W@ x float> @qembed_rowwise_accx@W@(<@W@ x float> %acc, <@W@ x float> %q,
+                                                  <@W@ x float> %s, <@W@ x float> %b,
+                                                  <@W@ x i32> %lo, <@W@ x i32> %width)
+  ret <@W@ x float> %r
+}
+; @end_for_each_width
+
 define weak_odr hidden float @qembed_f16_to_f32(i16 %bits) #0 {
   %h = bitcast i16 %bits to half
   %f = fpext half %h to float

@@ -76,8 +76,10 @@ Expr rowwise_accumulate(const Expr& acc, const Expr& q, const Expr& s, const Exp
     Expr hi = min(e + (29 << 23), 255 << 23);
     Expr s_zero = (s_bits & 0x7fffffff) == 0;
     hi = select(s_zero, 255 << 23, hi);  // lo is 0 there already
-    return Call::make(Float(32), "qembed_rowwise_acc", {acc, q, s, b, lo, hi - lo},
-                      Call::PureExtern);
+    // x86 without AVX-512: the 8-lane family (float_ops.ll).
+    const bool ymm = target.arch == Target::X86 && !x86_avx512(target);
+    return Call::make(Float(32), ymm ? "qembed_rowwise_acc8" : "qembed_rowwise_acc",
+                      {acc, q, s, b, lo, hi - lo}, Call::PureExtern);
   }
   // s * q is exact in float64, so the multiply-add rounds once, like the fma it stands for.
   Expr shifted = strict_float(acc + b);
