@@ -255,18 +255,19 @@ Prepared::Prepared(const Workload& w) : w_(w), d_(new Data) {
   o.num_embeddings = w.rows;
   o.embedding_dim = w.dim;
   o.mode = w.mode;
+  // Tables of up to 128M values (512 MB as floats) keep what verify() and the reference
+  // path read: the float table, or for prepacked rows (other numerics) the rows.
+  const bool keep = w.rows * w.dim <= (int64_t{128} << 20);
   if (w.prepacked) {
     std::vector<uint8_t> packed = prepack_rows(d_->weight, w.rows, w.dim, w.bits, row_bytes_);
     d_->bag = std::make_unique<qembed::EmbeddingBag>(qembed::EmbeddingBag::from_prepacked(
         packed.data(), static_cast<int64_t>(packed.size()), w.bits, o));
-    if (w.rows * w.dim <= (int64_t{128} << 20)) d_->packed = std::move(packed);
+    if (keep) d_->packed = std::move(packed);
   } else {
     d_->bag = std::make_unique<qembed::EmbeddingBag>(
         qembed::EmbeddingBag::from_float(d_->weight.data(), o, q));
   }
-  // The float table backs the reference path and verify() (other numerics when prepacked).
-  const bool keep_float = !w.prepacked && w.rows * w.dim <= (int64_t{128} << 20);  // <= 512 MB
-  if (keep_float) {
+  if (keep && !w.prepacked) {
     d_->scale = q.scale;
     d_->zero_point = q.zero_point;
   } else {
