@@ -10,7 +10,8 @@ namespace qembed::stages {
 // Adds to a generator's external code every helper its target uses (each generator that
 // compiles lookups calls it once):
 //   prefetch_line.ll  64-bit x86 and ARM: the rows' software prefetch (prefetch_stage.h);
-//   u4_lut_avx512.ll  x86-64 with AVX-512: the 4-bit lookup (dequantize_stage.h);
+//   u4_lut_avx512.ll  x86-64 with AVX-512: the 4-bit lookups (dequantize_stage.h, and the
+//                     prepacked codes of scale_bias_stage.h);
 //   float_ops.ll      where has_float_ops: the prepacked accumulate, float16 -> float32.
 void add_llvm_helpers(Halide::GeneratorContext::ExternsMap& externs, const Halide::Target& target);
 

@@ -27,7 +27,16 @@ Expr unpack_bits(const Func& table, const Expr& c, const Expr& row, int bits) {
 ScaleBiasRows scale_bias_rows(const StoredTable& t, const Target& target) {
   Var c("c"), row("row");
   ScaleBiasRows s{Func("sb_code"), Func("sb_scale"), Func("sb_bias")};
-  s.code(c, row) = cast<float>(unpack_bits(t.table, c, row, fmt::code_bits(t.format.codes)));
+  if (t.format.codes == fmt::Codes::U4 && x86_avx512(target)) {
+    // Looked up (u4_lut_avx512.ll), from the byte shifted as dequantize_stage.cpp's
+    // lookup does: one 16-byte load feeds both nibbles of 16 columns.
+    Expr nibble_shift = select(t.row_elems >= 4, 4, 0);  // 4: rows hold their qparams
+    Expr code = cast<int32_t>(t.table(c / 2, row)) >> ((c % 2) * nibble_shift);
+    s.code(c, row) =
+        Internal::Call::make(Float(32), "qembed_u4_code", {code}, Internal::Call::PureExtern);
+  } else {
+    s.code(c, row) = cast<float>(unpack_bits(t.table, c, row, fmt::code_bits(t.format.codes)));
+  }
   if (t.format.layout == fmt::QParamLayout::ScaleBiasF32) {
     s.scale(row) = reinterpret(Float(32), le_bits(t.table, t.row_elems - 8, row, 4));
     s.bias(row) = reinterpret(Float(32), le_bits(t.table, t.row_elems - 4, row, 4));

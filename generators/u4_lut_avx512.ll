@@ -1,5 +1,5 @@
-; The 4-bit dequantize of rows with fused float qparams (generators/dequantize_stage.cpp)
-; as a table lookup, for AVX-512 targets. A row's 16 possible values
+; 4-bit codes as table lookups, for AVX-512 targets. The dequantize of rows with fused float
+; qparams (generators/dequantize_stage.cpp): a row's 16 possible values
 ; fl(fl(q - zp) * scale), q = 0..15, fill one zmm register, so 16 columns dequantize with
 ; one vpermps (which reads the low 4 bits of each index) instead of a convert, a
 ; subtract and a multiply: the same roundings of the same operands, so the same bits.
@@ -53,6 +53,23 @@ per_lane:
 done:
   %v = phi <16 x float> [ %looked_up, %lookup ], [ %computed, %per_lane ]
   ret <16 x float> %v
+}
+
+; qembed_u4_code(code): the low 4 bits of `code` as a float32, for the prepacked 4-bit rows
+; (generators/scale_bias_stage.cpp), whose codes enter an fma as they are: the same
+; lookup with the table 0..15, one vpermps for a mask and a convert.
+define weak_odr hidden float @qembed_u4_code(i32 %code) #0 {
+  %q = and i32 %code, 15
+  %qf = sitofp i32 %q to float
+  ret float %qf
+}
+
+define weak_odr hidden <16 x float> @qembed_u4_codex16(<16 x i32> %code) #0 {
+  %qf = call <16 x float> @llvm.x86.avx512.permvar.sf.512(
+      <16 x float> <float 0.0, float 1.0, float 2.0, float 3.0, float 4.0, float 5.0, float 6.0,
+                    float 7.0, float 8.0, float 9.0, float 10.0, float 11.0, float 12.0,
+                    float 13.0, float 14.0, float 15.0>, <16 x i32> %code)
+  ret <16 x float> %qf
 }
 
 declare <16 x float> @llvm.x86.avx512.permvar.sf.512(<16 x float>, <16 x i32>)

@@ -13,8 +13,8 @@
 #   float64 one (float_ops.ll's qembed_rowwise_acc: vfmadd*ps and vfmadd*pd, fmla .4s
 #   and .2d / fmadd s and d) on those same targets, with neither on the x86 baseline; no
 #   other kernel fuses a float32 multiply-add (the reference numerics round each step);
-#   x86 avx512* 4-bit kernels with fused qparams (u4_row) look codes up in a register
-#   table (vpermd / vpermps on zmm: generators/u4_lut_avx512.ll), not convert them;
+#   x86 avx512* 4-bit kernels with fused qparams (u4_row, u4_sb16) look codes up in a
+#   register table (vpermd / vpermps on zmm: generators/u4_lut_avx512.ll), not convert them;
 #   every lookup kernel (embedding_*, bag_*) prefetches rows ahead into every cache level
 #   (prefetcht0, prfm pldl1keep), never non-temporally (prefetchnta, prfm pldl1strm: what
 #   Halide's own prefetch helper emits; generators/prefetch_line.ll replaces it);
@@ -61,7 +61,7 @@ table=$("$objdump" -d --no-show-raw-insn "$archive" | awk '
   /file format/ { m = $1; sub(/:$/, "", m); seen[m] = 1; next }
   # The LLVM helpers (generators/*.ll) are emitted in every object that links them, used
   # or not: only instructions of the kernels themselves count.
-  /^[0-9a-f]+ <.*>:$/ { helper = ($2 ~ /^<(qembed_(rowwise_acc8?|f16_to_f32|dequant_u4)(x[0-9]+)?|_halide_prefetch)>:$/) }
+  /^[0-9a-f]+ <.*>:$/ { helper = ($2 ~ /^<(qembed_(rowwise_acc8?|f16_to_f32|dequant_u4|u4_code)(x[0-9]+)?|_halide_prefetch)>:$/) }
   helper { next }
   /%zmm/ { z[m]++ }
   /%ymm/ { y[m]++ }
@@ -117,7 +117,7 @@ while read -r member zmm ymm neon half prefetch nontemporal lookup fma64 fma32; 
   case $target in
     x86-*avx512*)
       ((zmm > 0)) || bad "$member ($target) has no zmm instruction"
-      if [[ $member == *_u4_row_* ]]; then
+      if [[ $member == *_u4_row_* || $member == *_u4_sb16_* ]]; then
         ((lookup > 0)) || bad "$member ($target) does not look its 4-bit codes up (no zmm vpermd/vpermps)"
       fi
       ;;
