@@ -93,9 +93,13 @@ declare <@W@ x float> @llvm.fma.v@W@f32(<@W@ x float>, <@W@ x float>, <@W@ x flo
 declare <@W@ x double> @llvm.fma.v@W@f64(<@W@ x double>, <@W@ x double>, <@W@ x double>)
 ; @end_for_each_width
 
-; The same function for targets whose widest float vector has 8 lanes (AVX2): Halide
-; calls the widest version a name has, and AVX2 narrows a 16-lane mask through byte packs
-; where 8 lanes take one vmovmskps. llvm_helpers.cpp picks the name.
+; @arch x86_64
+; The same function for targets whose widest float vector has 8 lanes (AVX2, x86 only):
+; Halide calls the widest version a name has, and AVX2 narrows a 16-lane mask through byte
+; packs where 8 lanes take one vmovmskps. llvm_helpers.cpp picks the name. AVX2 compares
+; signed only (an unsigned one is a max, a compare and a not), so the window test runs
+; on 2|a| (a shift drops the sign: no mask register) with both sides of
+; 2|a| - 2 lo <u 2 width biased by 2^31, which makes it one signed compare.
 define weak_odr hidden float @qembed_rowwise_acc8(float %acc, float %q, float %s, float %b,
                                                  i32 %lo, i32 %width) #0 {
   %r = call float @qembed_rowwise_acc(float %acc, float %q, float %s, float %b, i32 %lo,
@@ -110,12 +114,41 @@ define weak_odr hidden <@W@ x float> @qembed_rowwise_acc8x@W@(<@W@ x float> %acc
                                                             <@W@ x float> %b,
                                                             <@W@ x i32> %lo,
                                                             <@W@ x i32> %width) #0 {
-  %r = call <@W@ x float> @qembed_rowwise_accx@W@(<@W@ x float> %acc, <@W@ x float> %q,
-                                                  <@W@ x float> %s, <@W@ x float> %b,
-                                                  <@W@ x i32> %lo, <@W@ x i32> %width)
+entry:
+  %a = fadd <@W@ x float> %acc, %b
+  %a_bits = bitcast <@W@ x float> %a to <@W@ x i32>
+  %one = insertelement <@W@ x i32> undef, i32 1, i32 0
+  %ones = shufflevector <@W@ x i32> %one, <@W@ x i32> undef, <@W@ x i32> zeroinitializer
+  %bias = insertelement <@W@ x i32> undef, i32 -2147483648, i32 0
+  %biases = shufflevector <@W@ x i32> %bias, <@W@ x i32> undef, <@W@ x i32> zeroinitializer
+  %mag2 = shl <@W@ x i32> %a_bits, %ones
+  %lo2 = shl <@W@ x i32> %lo, %ones
+  %lo2_biased = sub <@W@ x i32> %lo2, %biases      ; per row: loop-invariant across columns
+  %width2 = shl <@W@ x i32> %width, %ones
+  %width2_biased = xor <@W@ x i32> %width2, %biases
+  %off_biased = sub <@W@ x i32> %mag2, %lo2_biased  ; (2|a| - 2 lo) ^ 2^31
+  %in_window = icmp slt <@W@ x i32> %off_biased, %width2_biased
+  %a_zero = icmp eq <@W@ x i32> %mag2, zeroinitializer
+  %exact = or <@W@ x i1> %in_window, %a_zero
+  %exact_bits = bitcast <@W@ x i1> %exact to i@W@  ; one vmovmskps
+  %all_exact = icmp eq i@W@ %exact_bits, -1
+  br i1 %all_exact, label %fast, label %float64, !prof !0
+
+fast:
+  %r = call <@W@ x float> @llvm.fma.v@W@f32(<@W@ x float> %s, <@W@ x float> %q, <@W@ x float> %a)
   ret <@W@ x float> %r
+
+float64:
+  %s64 = fpext <@W@ x float> %s to <@W@ x double>
+  %q64 = fpext <@W@ x float> %q to <@W@ x double>
+  %a64 = fpext <@W@ x float> %a to <@W@ x double>
+  %x = call <@W@ x double> @llvm.fma.v@W@f64(<@W@ x double> %s64, <@W@ x double> %q64,
+                                           <@W@ x double> %a64)
+  %r64 = fptrunc <@W@ x double> %x to <@W@ x float>
+  ret <@W@ x float> %r64
 }
 ; @end_for_each_width
+; @end_arch
 
 define weak_odr hidden float @qembed_f16_to_f32(i16 %bits) #0 {
   %h = bitcast i16 %bits to half
