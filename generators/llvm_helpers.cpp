@@ -73,7 +73,9 @@ Expr rowwise_accumulate(const Expr& acc, const Expr& q, const Expr& s, const Exp
     Expr s_bits = reinterpret(Int(32), s);
     Expr e = s_bits & 0x7f800000;  // the biased exponent, << 23
     Expr lo = max(e - (20 << 23), 0);
-    Expr hi = min(e + (29 << 23), 255 << 23);
+    // e + (29 << 23) overflows int32 from e = 227 << 23: clamp e first (Halide's int32
+    // arithmetic assumes no overflow; LLVM happened to rewrite the sum this way itself).
+    Expr hi = min(e, (255 - 29) << 23) + (29 << 23);
     Expr s_zero = (s_bits & 0x7fffffff) == 0;
     hi = select(s_zero, 255 << 23, hi);  // lo is 0 there already
     // x86 without AVX-512: the 8-lane family (float_ops.ll).
