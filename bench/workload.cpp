@@ -15,6 +15,7 @@
 #include "dispatch.h"
 #include "float16.h"
 #include "formats.h"
+#include "reference.h"
 #include "row_prefetch.h"
 #include "table_memory.h"
 
@@ -455,69 +456,24 @@ void Prepared::run_reference(size_t call) {
 }
 
 int64_t Prepared::verify(size_t call) {
-  if (w_.prepacked) return verify_prepacked(call);
-  if (d_->weight.empty()) return -1;  // too large to expand the table; not checked
-  run_qembed(call);
-  const std::vector<float> got = d_->out;
-  const std::vector<float> table = d_->bag->get_weight();
-  const Data::Set& s = d_->sets[call % d_->sets.size()];
-  const int64_t dim = w_.dim, n = static_cast<int64_t>(s.idx64.size());
-  int64_t bad = 0;
-  for (int64_t b = 0; b < w_.batch; ++b) {
-    const int64_t begin = s.off64[b], end = b + 1 < w_.batch ? s.off64[b + 1] : n;
-    for (int64_t c = 0; c < dim; ++c) {
-      float acc = w_.mode == qembed::Mode::Max ? -INFINITY : 0.0f;
-      for (int64_t j = begin; j < end; ++j) {
-        float v = table[s.idx64[j] * dim + c];
-        if (!s.weights.empty()) v = v * s.weights[j];
-        acc = w_.mode == qembed::Mode::Max ? (v > acc ? v : acc) : acc + v;
-      }
-      if (w_.mode == qembed::Mode::Mean)
-        acc = end > begin ? acc / static_cast<float>(end - begin) : 0.0f;
-      if (w_.mode == qembed::Mode::Max && end == begin) acc = 0.0f;
-      if (std::memcmp(&acc, &got[b * dim + c], 4) != 0) ++bad;
-    }
-  }
-  return bad;
-}
-
-int64_t Prepared::verify_prepacked(size_t call) {
-  if (d_->packed.empty()) return -1;  // large table: its rows were not kept
+  // Small tables keep what the reference needs: the float weights, or the packed rows.
+  if (w_.prepacked ? d_->packed.empty() : d_->weight.empty()) return -1;
   run_qembed(call);
   const Data::Set& s = d_->sets[call % d_->sets.size()];
-  const int64_t dim = w_.dim, n = static_cast<int64_t>(s.idx64.size()), rb = row_bytes_;
-  const int bits = w_.bits, per_byte = 8 / bits;
+  const int64_t n = static_cast<int64_t>(s.idx64.size());
+  std::vector<int64_t> ends(s.off64.begin() + 1, s.off64.end());
+  ends.push_back(n);
+  const float* weights = s.weights.empty() ? nullptr : s.weights.data();
+  // The contract's scalar reference (reference/): the module's fake-quantized table gathered and
+  // reduced, or PyTorch's rowwise ops on the packed rows (the contract's section 6).
+  const std::vector<float> want =
+      w_.prepacked ? ref::prepacked_bag(d_->packed, row_bytes_, w_.bits, w_.dim, s.idx64, s.off64,
+                                        ends, weights)
+                   : ref::embedding_bag(d_->bag->get_weight(), w_.dim, s.idx64, s.off64, ends,
+                                        w_.mode, weights, std::nullopt, std::nullopt, 2.0);
   int64_t bad = 0;
-  // PyTorch's rowwise ops (the contract's section 6): acc = fl32(fma64(w * scale, q,
-  // fl(acc + w * bias))), fp32 qparams for 8 bits, fp16 ones below.
-  std::vector<float> acc(static_cast<size_t>(dim));
-  for (int64_t b = 0; b < w_.batch; ++b) {
-    const int64_t begin = s.off64[b], end = b + 1 < w_.batch ? s.off64[b + 1] : n;
-    std::fill(acc.begin(), acc.end(), 0.0f);
-    for (int64_t j = begin; j < end; ++j) {
-      const uint8_t* row = d_->packed.data() + s.idx64[j] * rb;
-      float scale, bias;
-      if (bits == 8) {
-        std::memcpy(&scale, row + rb - 8, 4);
-        std::memcpy(&bias, row + rb - 4, 4);
-      } else {
-        uint16_t s16, b16;
-        std::memcpy(&s16, row + rb - 4, 2);
-        std::memcpy(&b16, row + rb - 2, 2);
-        scale = qembed::detail::half_bits_to_float(s16);
-        bias = qembed::detail::half_bits_to_float(b16);
-      }
-      const float wt = s.weights.empty() ? 1.0f : s.weights[j];
-      const float scale_w = wt * scale, bias_w = wt * bias;
-      for (int64_t c = 0; c < dim; ++c) {
-        const int q = (row[c / per_byte] >> ((c % per_byte) * bits)) & ((1 << bits) - 1);
-        acc[c] = static_cast<float>(
-            std::fma(double{scale_w}, double{static_cast<float>(q)}, double{acc[c] + bias_w}));
-      }
-    }
-    for (int64_t c = 0; c < dim; ++c) {
-      if (std::memcmp(&acc[c], &d_->out[b * dim + c], 4) != 0) ++bad;
-    }
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (std::memcmp(&want[i], &d_->out[i], sizeof(float)) != 0) ++bad;
   }
   return bad;
 }

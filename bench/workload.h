@@ -85,7 +85,6 @@ class Prepared {
   int64_t verify(size_t call);
 
  private:
-  int64_t verify_prepacked(size_t call);
   struct Data;
   Workload w_;
   std::unique_ptr<Data> d_;

@@ -1,5 +1,5 @@
 // The prepacked family (EmbeddingBag::from_prepacked): every target against the scalar
-// reference of PyTorch's rowwise ops (tests/reference.cpp) bit for bit, on random packed
+// reference of PyTorch's rowwise ops (reference/reference.cpp) bit for bit, on random packed
 // rows of 8, 4 and 2 bits; calls split over threads; get_weight; module files; and
 // every rejection (the golden test checks PyTorch's own prepacks and outputs).
 #include <gtest/gtest.h>
