@@ -90,7 +90,16 @@ BagReduce bag_reduce(const BagInputs& in, BagMode mode, bool column_pairs) {
     // Start below every value; replace only when new > cur (as PyTorch, which starts
     // from the first non-padding row: the same result for every non-NaN row).
     acc(at(b)) = cast<float>(-std::numeric_limits<float>::infinity());
-    acc(at(b)) = select(!is_padding && with_prefetch(strict_float(v > acc(at(b)))), v, acc(at(b)));
+    // new > cur ? new : cur is exactly what x86's maxps does (NaN and zeros included), and
+    // LLVM emits it for that select alone. The padding test stays outside it, as a branch
+    // (if_then_else: Halide merges nested selects back into one, whose mask then joined
+    // the entry's scalar test to every lane's compare: k-register shuffles per row).
+    // The select is strict too: with fast-math flags AArch64 makes it an fmaxnm, which
+    // orders -0 below +0.
+    Expr larger = strict_float(select(with_prefetch(v > acc(at(b))), v, acc(at(b))));
+    acc(at(b)) =
+        Internal::Call::make(Float(32), Internal::Call::if_then_else,
+                             {is_padding, acc(at(b)), larger}, Internal::Call::PureIntrinsic);
     finished(at(b)) = select(br.count(b) == 0, 0.0f, acc(at(b)));
   }
   if (column_pairs) {

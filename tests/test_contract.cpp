@@ -91,12 +91,24 @@ TEST_P(Contract, PaddingIdxDoesNotChangeEmbeddingForward) {
 }
 
 TEST_P(Contract, MaxKeepsTheFirstOfEqualRowsIncludingSignedZero) {
-  const float w[] = {-0.0f, 1.0f, 0.0f, 1.0f};
-  const auto m = EmbeddingBag::from_float(w, opts(2, 2, Mode::Max), QParams::none());
-  const auto out = m.forward(std::vector<int64_t>{0, 1}, std::vector<int64_t>{0});
-  EXPECT_TRUE(std::signbit(out[0])) << "+0 > -0 is false: the first row's -0 stays";
-  const auto out2 = m.forward(std::vector<int64_t>{1, 0}, std::vector<int64_t>{0});
-  EXPECT_FALSE(std::signbit(out2[0]));
+  // Narrow rows (scalar code) and wide ones (vector max instructions, whose operand
+  // order decides which zero they keep).
+  for (const int64_t dim : {2, 64}) {
+    SCOPED_TRACE("D " + std::to_string(dim));
+    std::vector<float> w(static_cast<size_t>(2 * dim), 1.0f);
+    for (int64_t c = 0; c < dim; c += 2) {
+      w[static_cast<size_t>(c)] = -0.0f;       // row 0: -0, 1, -0, 1, ...
+      w[static_cast<size_t>(dim + c)] = 0.0f;  // row 1: +0, 1, +0, 1, ...
+    }
+    const auto m = EmbeddingBag::from_float(w.data(), opts(2, dim, Mode::Max), QParams::none());
+    const auto out = m.forward(std::vector<int64_t>{0, 1}, std::vector<int64_t>{0});
+    const auto out2 = m.forward(std::vector<int64_t>{1, 0}, std::vector<int64_t>{0});
+    for (int64_t c = 0; c < dim; c += 2) {
+      EXPECT_TRUE(std::signbit(out[static_cast<size_t>(c)]))
+          << "+0 > -0 is false: the first row's -0 stays (column " << c << ")";
+      EXPECT_FALSE(std::signbit(out2[static_cast<size_t>(c)])) << "column " << c;
+    }
+  }
 }
 
 TEST_P(Contract, EmptyAndAllPaddingBagsAreZeroInEveryMode) {
