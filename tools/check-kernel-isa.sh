@@ -15,6 +15,8 @@
 #   other kernel fuses a float32 multiply-add (the reference numerics round each step);
 #   x86 avx512* 4-bit kernels with fused qparams (u4_row, u4_sb16) look codes up in a
 #   register table (vpermd / vpermps on zmm: generators/u4_lut_avx512.ll), not convert them;
+#   x86 bag max kernels take the running max with maxps / vmaxps (v > acc ? v : acc is
+#   exactly that instruction; a compare and a blend per vector, or worse, otherwise);
 #   every lookup kernel (embedding_*, bag_*) prefetches rows ahead into every cache level
 #   (prefetcht0, prfm pldl1keep), never non-temporally (prefetchnta, prfm pldl1strm: what
 #   Halide's own prefetch helper emits; generators/prefetch_line.ll replaces it);
@@ -56,7 +58,7 @@ target_of() {
   echo "${targets[0]}"  # large_buffers objects checked against the CPU target given
 }
 
-# member -> "zmm ymm neon half_cvt prefetch nontemporal_prefetch zmm_lookup fma64 fma32" counts
+# member -> "zmm ymm neon half_cvt prefetch nontemporal_prefetch zmm_lookup fma64 fma32 maxps" counts
 table=$("$objdump" -d --no-show-raw-insn "$archive" | awk '
   /file format/ { m = $1; sub(/:$/, "", m); seen[m] = 1; next }
   # The LLVM helpers (generators/*.ll) are emitted in every object that links them, used
@@ -72,12 +74,13 @@ table=$("$objdump" -d --no-show-raw-insn "$archive" | awk '
   /\tprefetcht0|\tprfm\tpldl1keep/ { p[m]++ }
   /\tprefetchnta|\tprfm\tpldl1strm/ { nt[m]++ }
   /\tvperm(d|ps)[ \t].*%zmm/ { lut[m]++ }
-  END { for (k in seen) printf "%s %d %d %d %d %d %d %d %d %d\n", k, z[k], y[k], v[k], h[k], p[k], nt[k], lut[k], f[k], f32[k] }' | sort)
+  /\tv?maxps[ \t]/ { mx[m]++ }
+  END { for (k in seen) printf "%s %d %d %d %d %d %d %d %d %d %d\n", k, z[k], y[k], v[k], h[k], p[k], nt[k], lut[k], f[k], f32[k], mx[k] }' | sort)
 
 fail=0
 bad() { echo "FAIL: $1" >&2; fail=1; }
 checked=0
-while read -r member zmm ymm neon half prefetch nontemporal lookup fma64 fma32; do
+while read -r member zmm ymm neon half prefetch nontemporal lookup fma64 fma32 maxps; do
   if [[ $member == *.runtime.o || $member == *_wrapper.o ]]; then
     case $baseline in
       x86-*avx512*) ;;
@@ -114,6 +117,9 @@ while read -r member zmm ymm neon half prefetch nontemporal lookup fma64 fma32; 
   else
     ((fma32 == 0)) || bad "$member ($target) fuses $fma32 float32 multiply-adds (strict_float forbids it)"
   fi
+  if [[ $target == x86-* && $member == *_bag_max_* ]]; then
+    ((maxps > 0)) || bad "$member ($target) takes its max without maxps / vmaxps"
+  fi
   case $target in
     x86-*avx512*)
       ((zmm > 0)) || bad "$member ($target) has no zmm instruction"
@@ -131,7 +137,7 @@ done <<<"$table"
 
 for t in "${targets[@]}"; do
   n=0
-  while read -r member zmm ymm neon half prefetch nontemporal lookup fma64 fma32; do
+  while read -r member zmm ymm neon half prefetch nontemporal lookup fma64 fma32 maxps; do
     if [[ $member != *_wrapper.o && $member != *.runtime.o && $(target_of "$member") == "$t" ]]; then
       n=$((n + 1)); tz=$((${tz:-0} + zmm)); ty=$((${ty:-0} + ymm)); tv=$((${tv:-0} + neon))
       tp=$((${tp:-0} + prefetch))
