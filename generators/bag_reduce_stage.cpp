@@ -79,8 +79,12 @@ BagReduce bag_reduce(const BagInputs& in, BagMode mode, bool column_pairs) {
       Expr term = with_prefetch(select(in.has_weights, strict_float(v * w), v));
       next = strict_float(acc(at(b)) + term);
     }
-    // acc = fl(acc + term) in index order. Skipping (not adding +0) keeps acc exact.
-    acc(at(b)) = select(is_padding, acc(at(b)), next);
+    // acc = fl(acc + term) in index order. Skipping (not adding +0) keeps acc exact. A
+    // branch (if_then_else), not a select: LLVM turned the select into adding a per-row
+    // choice of -0 or the term (8 extra register moves per row of a 4-bit kernel).
+    acc(at(b)) = Internal::Call::make(Float(32), Internal::Call::if_then_else,
+                                      {is_padding, with_prefetch(acc(at(b))), next},
+                                      Internal::Call::PureIntrinsic);
     Expr divided = strict_float(acc(at(b)) / cast<float>(max(br.count(b), 1)));
     finished(at(b)) = select(in.mean, divided, acc(at(b)));
     br.has_weights = in.has_weights;
@@ -97,9 +101,9 @@ BagReduce bag_reduce(const BagInputs& in, BagMode mode, bool column_pairs) {
     // The select is strict too: with fast-math flags AArch64 makes it an fmaxnm, which
     // orders -0 below +0.
     Expr larger = strict_float(select(with_prefetch(v > acc(at(b))), v, acc(at(b))));
-    acc(at(b)) =
-        Internal::Call::make(Float(32), Internal::Call::if_then_else,
-                             {is_padding, acc(at(b)), larger}, Internal::Call::PureIntrinsic);
+    acc(at(b)) = Internal::Call::make(Float(32), Internal::Call::if_then_else,
+                                      {is_padding, with_prefetch(acc(at(b))), larger},
+                                      Internal::Call::PureIntrinsic);
     finished(at(b)) = select(br.count(b) == 0, 0.0f, acc(at(b)));
   }
   if (column_pairs) {
