@@ -68,6 +68,16 @@ BagReduce bag_reduce(const BagInputs& in, BagMode mode, bool column_pairs) {
     return after(request, e);
   };
   Func& acc = br.acc;
+  // The update for an entry: `next`, or for a padding entry acc as it is. A branch
+  // (if_then_else), not a select: LLVM turned select(padding, acc, acc + term) into an
+  // add of a per-row -0 or term, and Halide merges it into max's own select, whose mask
+  // then joined the entry's scalar test to every lane's compare. Padding entries still
+  // prefetch the row ahead (both branches ask; LLVM hoists the request above the test).
+  auto unless_padding = [&](const Expr& next) {
+    return Internal::Call::make(Float(32), Internal::Call::if_then_else,
+                                {is_padding, with_prefetch(acc(at(b))), next},
+                                Internal::Call::PureIntrinsic);
+  };
   if (mode == BagMode::SumOrMean) {
     Expr w = in.weights(clamp(j, 0, in.num_weights - 1));
     acc(at(b)) = 0.0f;
@@ -79,12 +89,8 @@ BagReduce bag_reduce(const BagInputs& in, BagMode mode, bool column_pairs) {
       Expr term = with_prefetch(select(in.has_weights, strict_float(v * w), v));
       next = strict_float(acc(at(b)) + term);
     }
-    // acc = fl(acc + term) in index order. Skipping (not adding +0) keeps acc exact. A
-    // branch (if_then_else), not a select: LLVM turned the select into adding a per-row
-    // choice of -0 or the term (8 extra register moves per row of a 4-bit kernel).
-    acc(at(b)) = Internal::Call::make(Float(32), Internal::Call::if_then_else,
-                                      {is_padding, with_prefetch(acc(at(b))), next},
-                                      Internal::Call::PureIntrinsic);
+    // acc = fl(acc + term) in index order. Skipping (not adding +0) keeps acc exact.
+    acc(at(b)) = unless_padding(next);
     Expr divided = strict_float(acc(at(b)) / cast<float>(max(br.count(b), 1)));
     finished(at(b)) = select(in.mean, divided, acc(at(b)));
     br.has_weights = in.has_weights;
@@ -95,15 +101,11 @@ BagReduce bag_reduce(const BagInputs& in, BagMode mode, bool column_pairs) {
     // from the first non-padding row: the same result for every non-NaN row).
     acc(at(b)) = cast<float>(-std::numeric_limits<float>::infinity());
     // new > cur ? new : cur is exactly what x86's maxps does (NaN and zeros included), and
-    // LLVM emits it for that select alone. The padding test stays outside it, as a branch
-    // (if_then_else: Halide merges nested selects back into one, whose mask then joined
-    // the entry's scalar test to every lane's compare: k-register shuffles per row).
-    // The select is strict too: with fast-math flags AArch64 makes it an fmaxnm, which
-    // orders -0 below +0.
+    // LLVM emits it for that select alone (the padding test stays outside it). The select
+    // is strict too: with fast-math flags AArch64 makes it an fmaxnm, which orders -0
+    // below +0.
     Expr larger = strict_float(select(with_prefetch(v > acc(at(b))), v, acc(at(b))));
-    acc(at(b)) = Internal::Call::make(Float(32), Internal::Call::if_then_else,
-                                      {is_padding, with_prefetch(acc(at(b))), larger},
-                                      Internal::Call::PureIntrinsic);
+    acc(at(b)) = unless_padding(larger);
     finished(at(b)) = select(br.count(b) == 0, 0.0f, acc(at(b)));
   }
   if (column_pairs) {
