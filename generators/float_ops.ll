@@ -71,6 +71,17 @@ entry:
   %least = call i32 @llvm.vector.reduce.smin.v@W@i32(<@W@ x i32> %inexact_sign)
   %all_exact = icmp sge i32 %least, 0
 ; @end_arch
+  %r = call <@W@ x float> @qembed_rowwise_stepx@W@(i1 %all_exact, <@W@ x float> %s,
+                                                   <@W@ x float> %q, <@W@ x float> %a)
+  ret <@W@ x float> %r
+}
+
+; The end of both vector families' step: one float32 fma where the caller found every lane
+; exact, the float64 formula otherwise.
+define weak_odr hidden <@W@ x float> @qembed_rowwise_stepx@W@(i1 %all_exact, <@W@ x float> %s,
+                                                            <@W@ x float> %q,
+                                                            <@W@ x float> %a) #0 {
+entry:
   br i1 %all_exact, label %fast, label %float64, !prof !0
 
 fast:
@@ -132,20 +143,9 @@ entry:
   %exact = or <@W@ x i1> %in_window, %a_zero
   %exact_bits = bitcast <@W@ x i1> %exact to i@W@  ; one vmovmskps
   %all_exact = icmp eq i@W@ %exact_bits, -1
-  br i1 %all_exact, label %fast, label %float64, !prof !0
-
-fast:
-  %r = call <@W@ x float> @llvm.fma.v@W@f32(<@W@ x float> %s, <@W@ x float> %q, <@W@ x float> %a)
+  %r = call <@W@ x float> @qembed_rowwise_stepx@W@(i1 %all_exact, <@W@ x float> %s,
+                                                   <@W@ x float> %q, <@W@ x float> %a)
   ret <@W@ x float> %r
-
-float64:
-  %s64 = fpext <@W@ x float> %s to <@W@ x double>
-  %q64 = fpext <@W@ x float> %q to <@W@ x double>
-  %a64 = fpext <@W@ x float> %a to <@W@ x double>
-  %x = call <@W@ x double> @llvm.fma.v@W@f64(<@W@ x double> %s64, <@W@ x double> %q64,
-                                           <@W@ x double> %a64)
-  %r64 = fptrunc <@W@ x double> %x to <@W@ x float>
-  ret <@W@ x float> %r64
 }
 ; @end_for_each_width
 ; @end_arch

@@ -63,7 +63,7 @@ table=$("$objdump" -d --no-show-raw-insn "$archive" | awk '
   /file format/ { m = $1; sub(/:$/, "", m); seen[m] = 1; next }
   # The LLVM helpers (generators/*.ll) are emitted in every object that links them, used
   # or not: only instructions of the kernels themselves count.
-  /^[0-9a-f]+ <.*>:$/ { helper = ($2 ~ /^<(qembed_(rowwise_acc8?|f16_to_f32|dequant_u4|u4_code)(x[0-9]+)?|_halide_prefetch)>:$/) }
+  /^[0-9a-f]+ <.*>:$/ { helper = ($2 ~ /^<(qembed_(rowwise_(acc8?|step)|f16_to_f32|dequant_u4|u4_code)(x[0-9]+)?|_halide_prefetch)>:$/) }
   helper { next }
   /%zmm/ { z[m]++ }
   /%ymm/ { y[m]++ }
