@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Issue 4's side-by-side in one run on one machine: what the machine is, qembed against
 # PyTorch's quantized embedding-bag ops in one process (bench/torch_compare.py; FBGEMM on an
-# x86 PyTorch wheel), then qembed against its roofline (qembed_bench). Each step has its own
-# time limit so that a slow step still leaves the others' results in OUTDIR.
+# x86 PyTorch wheel), then qembed against its roofline (qembed_bench), then the thread pool's
+# cost per job from 1 thread to all cores (pool_bench, when built beside qembed_bench). Each
+# step has its own time limit so that a slow step still leaves the others' results in OUTDIR.
 #   bench/side_by_side.sh QEMBED_BENCH OUTDIR [torch_compare.py flags, e.g. --lib A=PATH --lib B=PATH]
 # PYTHON: the interpreter that has torch (default python3). BENCH_FILTER: qembed_bench's
 # --benchmark_filter (default all). Limits in seconds: COMPARE_SECONDS (default 300),
@@ -37,4 +38,10 @@ LD_LIBRARY_PATH="$(dirname "$bench")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
   timeout "${BENCH_SECONDS:-200}" "$bench" --csv="$out/qembed_bench.csv" --svg="$out/qembed_bench.svg" \
   --benchmark_filter="${BENCH_FILTER:-.}" 2>&1 | tee "$out/qembed_bench.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+pool_bench="$(dirname "$bench")/pool_bench"
+if [ -x "$pool_bench" ]; then
+  LD_LIBRARY_PATH="$(dirname "$bench")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+    timeout 60 "$pool_bench" --benchmark_min_time=0.2 2>&1 | tee "$out/pool_bench.log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+fi
 exit $status
