@@ -63,8 +63,14 @@ void ThreadPool::run_tasks(int worker) {
   for (int t = worker; t < tasks_; t += size_) {
     if (!claimed_[t].exchange(true, std::memory_order_relaxed)) task_(context_, t);
   }
+  // Read before claiming: by now most tasks are taken, and a read keeps the flags' line
+  // shared where an exchange takes it from every other core (threads x tasks transfers
+  // per job when every worker sweeps).
   for (int t = 0; t < tasks_; ++t) {
-    if (!claimed_[t].exchange(true, std::memory_order_relaxed)) task_(context_, t);
+    if (!claimed_[t].load(std::memory_order_relaxed) &&
+        !claimed_[t].exchange(true, std::memory_order_relaxed)) {
+      task_(context_, t);
+    }
   }
 }
 
