@@ -19,14 +19,27 @@ Expr f32_from_bytes(const Func& table, const Expr& e, const Expr& row) {
   return reinterpret(Float(32), bits);
 }
 
+// `value` for rows with fused qparams (at least their 8 bytes), as an expression LLVM
+// cannot fold. The 4-bit unpack masks and shifts dwords widened from the code bytes;
+// given a constant mask or shift, LLVM narrows that work back to bytes (vpsrlw, vpand,
+// then extracts and re-widens every quarter vector).
+Expr unfolded(const StoredTable& t, int value) { return select(t.row_elems >= 8, value, 0); }
+
 // The integer code of column c, widened to int32.
-Expr code_of(const StoredTable& t, const Expr& c, const Expr& row) {
+Expr code_of(const StoredTable& t, const Expr& c, const Expr& row, const Target& target) {
   switch (t.format.codes) {
     case fmt::Codes::U8:
       return cast<int32_t>(t.table(c, row));
     case fmt::Codes::I8:
       return cast<int32_t>(reinterpret(Int(8), t.table(c, row)));
     case fmt::Codes::U4:
+      if (target.arch == Target::X86 && t.format.layout == fmt::QParamLayout::Row) {
+        // Both nibbles from the byte widened once (one vpmovzxbd per 8 bytes on AVX2), then
+        // a mask or a shift per vector. Measured on AVX2 (u4_row); the per-column layout,
+        // whose qparams are vectors too, spilled more registers this way.
+        Expr dw = cast<int32_t>(t.table(c / 2, row));
+        return select(c % 2 == 0, dw & unfolded(t, 15), dw >> unfolded(t, 4));
+      }
       return cast<int32_t>(unpack_u4(t.table, c, row));
     case fmt::Codes::I32:
       return t.table(c, row);
@@ -81,18 +94,15 @@ Func dequantize(const StoredTable& t, const Target& target) {
 
   if (u4_lookup(t.format, target)) {
     // The row's 16 values, looked up (u4_lut_avx512.ll): fl(fl(q - zp) * scale) as below.
-    // The code is the byte shifted to its nibble; the lookup reads the low 4 bits only.
-    // The shift is 4 for odd columns, but as a value LLVM cannot fold (rows have at least
-    // the 8 bytes of their qparams): with a constant it narrows the shift to bytes
-    // (vpsrlw, vpand and three extracts per 64 bytes); so it shifts the widened dwords,
-    // which the even columns' lookups share (one vpsrld).
-    Expr nibble_shift = select(t.row_elems >= 8, 4, 0);
-    Expr code = cast<int32_t>(t.table(c / 2, row)) >> ((c % 2) * nibble_shift);
+    // The code is the byte shifted to its nibble; the lookup reads the low 4 bits only,
+    // so the even columns' lookups share the widened dwords and the odd ones shift them
+    // (one vpsrld).
+    Expr code = cast<int32_t>(t.table(c / 2, row)) >> ((c % 2) * unfolded(t, 4));
     deq(c, row) = Internal::Call::make(Float(32), "qembed_dequant_u4", {code, zero_point, scale},
                                        Internal::Call::PureExtern);
     return deq;
   }
-  Expr q = code_of(t, c, row);
+  Expr q = code_of(t, c, row, target);
   Expr centered;
   if (codes == fmt::Codes::I32) {
     // 32-bit codes: subtract in exact integer arithmetic (the runtime only accepts
