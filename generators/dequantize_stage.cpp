@@ -5,6 +5,7 @@
 
 #include "llvm_helpers.h"
 #include "scale_bias_stage.h"
+#include "unpack_codes.h"
 
 namespace qembed::stages {
 
@@ -19,12 +20,6 @@ Expr f32_from_bytes(const Func& table, const Expr& e, const Expr& row) {
   return reinterpret(Float(32), bits);
 }
 
-// `value` for rows with fused qparams (at least their 8 bytes), as an expression LLVM
-// cannot fold. The 4-bit unpack masks and shifts dwords widened from the code bytes;
-// given a constant mask or shift, LLVM narrows that work back to bytes (vpsrlw, vpand,
-// then extracts and re-widens every quarter vector).
-Expr unfolded(const StoredTable& t, int value) { return select(t.row_elems >= 8, value, 0); }
-
 // The integer code of column c, widened to int32.
 Expr code_of(const StoredTable& t, const Expr& c, const Expr& row, const Target& target) {
   switch (t.format.codes) {
@@ -33,14 +28,12 @@ Expr code_of(const StoredTable& t, const Expr& c, const Expr& row, const Target&
     case fmt::Codes::I8:
       return cast<int32_t>(reinterpret(Int(8), t.table(c, row)));
     case fmt::Codes::U4:
+      // Measured on AVX2 (u4_row); the per-column layout, whose qparams are vectors too,
+      // spilled more registers with the widened unpack.
       if (target.arch == Target::X86 && t.format.layout == fmt::QParamLayout::Row) {
-        // Both nibbles from the byte widened once (one vpmovzxbd per 8 bytes on AVX2), then
-        // a mask or a shift per vector. Measured on AVX2 (u4_row); the per-column layout,
-        // whose qparams are vectors too, spilled more registers this way.
-        Expr dw = cast<int32_t>(t.table(c / 2, row));
-        return select(c % 2 == 0, dw & unfolded(t, 15), dw >> unfolded(t, 4));
+        return u4_code_widened(t, c, row);
       }
-      return cast<int32_t>(unpack_u4(t.table, c, row));
+      return cast<int32_t>(unpack_bits(t.table, c, row, 4));
     case fmt::Codes::I32:
       return t.table(c, row);
     default:
@@ -49,11 +42,6 @@ Expr code_of(const StoredTable& t, const Expr& c, const Expr& row, const Target&
 }
 
 }  // namespace
-
-Expr unpack_u4(const Func& table, const Expr& c, const Expr& row) {
-  Expr byte = table(c / 2, row);
-  return (byte >> cast<uint8_t>((c % 2) * 4)) & cast<uint8_t>(15);
-}
 
 bool u4_lookup(const fmt::Format& f, const Target& target) {
   return f.codes == fmt::Codes::U4 && f.layout == fmt::QParamLayout::Row && x86_avx512(target);
@@ -94,11 +82,8 @@ Func dequantize(const StoredTable& t, const Target& target) {
 
   if (u4_lookup(t.format, target)) {
     // The row's 16 values, looked up (u4_lut_avx512.ll): fl(fl(q - zp) * scale) as below.
-    // The code is the byte shifted to its nibble; the lookup reads the low 4 bits only,
-    // so the even columns' lookups share the widened dwords and the odd ones shift them
-    // (one vpsrld).
-    Expr code = cast<int32_t>(t.table(c / 2, row)) >> ((c % 2) * unfolded(t, 4));
-    deq(c, row) = Internal::Call::make(Float(32), "qembed_dequant_u4", {code, zero_point, scale},
+    deq(c, row) = Internal::Call::make(Float(32), "qembed_dequant_u4",
+                                       {u4_lookup_index(t, c, row), zero_point, scale},
                                        Internal::Call::PureExtern);
     return deq;
   }

@@ -18,10 +18,6 @@ struct StoredTable {
   Halide::Func col_zero_point;
 };
 
-// The 4-bit unpack: code c of a row whose codes are packed two per byte, low nibble
-// first (element c lives in byte c / 2).
-Halide::Expr unpack_u4(const Halide::Func& table, const Halide::Expr& c, const Halide::Expr& row);
-
 // dequantized(c, row): the float32 value of column c of table row `row`, exactly as
 // PyTorch 1.13.1's reference module's get_weight() computes it. On AVX-512 targets the
 // 4-bit codes of rows with fused qparams are looked up in a per-row table of their 16

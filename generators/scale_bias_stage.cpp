@@ -1,6 +1,7 @@
 #include "scale_bias_stage.h"
 
 #include "llvm_helpers.h"
+#include "unpack_codes.h"
 
 namespace qembed::stages {
 
@@ -17,24 +18,15 @@ Expr le_bits(const Func& table, const Expr& e, const Expr& row, int bytes) {
 
 }  // namespace
 
-Expr unpack_bits(const Func& table, const Expr& c, const Expr& row, int bits) {
-  if (bits == 8) return table(c, row);
-  const int per_byte = 8 / bits;
-  Expr byte = table(c / per_byte, row);
-  return (byte >> cast<uint8_t>((c % per_byte) * bits)) & cast<uint8_t>((1 << bits) - 1);
-}
-
 ScaleBiasRows scale_bias_rows(const StoredTable& t, const Target& target) {
   Var c("c"), row("row");
   ScaleBiasRows s{Func("sb_code"), Func("sb_scale"), Func("sb_bias")};
   if (t.format.codes == fmt::Codes::U4 && x86_avx512(target)) {
-    // Looked up (u4_lut_avx512.ll), from the byte shifted as dequantize_stage.cpp's
-    // lookup does: one 16-byte load feeds both nibbles of 16 columns.
-    Expr nibble_shift = select(t.row_elems >= 4, 4, 0);  // 4: rows hold their qparams
-    Expr code = cast<int32_t>(t.table(c / 2, row)) >> ((c % 2) * nibble_shift);
-    s.code(c, row) =
-        Internal::Call::make(Float(32), "qembed_u4_code", {code}, Internal::Call::PureExtern);
+    // Looked up (u4_lut_avx512.ll) from a 0..15 table.
+    s.code(c, row) = Internal::Call::make(Float(32), "qembed_u4_code", {u4_lookup_index(t, c, row)},
+                                          Internal::Call::PureExtern);
   } else {
+    // (u4_code_widened measured even here on AVX2: the registers it takes cost spills.)
     s.code(c, row) = cast<float>(unpack_bits(t.table, c, row, fmt::code_bits(t.format.codes)));
   }
   if (t.format.layout == fmt::QParamLayout::ScaleBiasF32) {

@@ -22,11 +22,6 @@ struct ScaleBiasRows {
   Halide::Func bias;   // as float32
 };
 
-// The sub-byte unpack: code c of a row of `bits`-bit codes packed low bits first (byte
-// c / (8 / bits), shift (c % (8 / bits)) * bits).
-Halide::Expr unpack_bits(const Halide::Func& table, const Halide::Expr& c, const Halide::Expr& row,
-                         int bits);
-
 ScaleBiasRows scale_bias_rows(const StoredTable& t, const Halide::Target& target);
 
 // One entry's contribution: the new acc for code q of a row with (scale, bias), weight w.
