@@ -33,15 +33,17 @@ status=0
 PYTHONUNBUFFERED=1 timeout "${COMPARE_SECONDS:-300}" "${PYTHON:-python3}" "$here/torch_compare.py" \
   --csv "$out/torch_compare.csv" "$@" 2>&1 | tee "$out/torch_compare.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
-# Libraries carried beside the bench binary (another machine may lack them) come first.
-LD_LIBRARY_PATH="$(dirname "$bench")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+# The benches' library path: libraries carried beside them (another machine may lack
+# them) come first.
+bench_dir=$(dirname "$bench")
+bench_libs="$bench_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+LD_LIBRARY_PATH="$bench_libs" \
   timeout "${BENCH_SECONDS:-200}" "$bench" --csv="$out/qembed_bench.csv" --svg="$out/qembed_bench.svg" \
   --benchmark_filter="${BENCH_FILTER:-.}" 2>&1 | tee "$out/qembed_bench.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
-pool_bench="$(dirname "$bench")/pool_bench"
-if [ -x "$pool_bench" ]; then
-  LD_LIBRARY_PATH="$(dirname "$bench")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
-    timeout 60 "$pool_bench" --benchmark_min_time=0.2 2>&1 | tee "$out/pool_bench.log"
+if [ -x "$bench_dir/pool_bench" ]; then
+  LD_LIBRARY_PATH="$bench_libs" timeout 60 "$bench_dir/pool_bench" --benchmark_min_time=0.2 2>&1 |
+    tee "$out/pool_bench.log"
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 fi
 exit $status
