@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 4's side-by-side in one run on one machine: what the machine is, qembed against
 # PyTorch's quantized embedding-bag ops in one process (bench/torch_compare.py; FBGEMM on an
-# x86 PyTorch wheel), then qembed against its roofline (qembed_bench), then the thread pool's
+# x86 PyTorch wheel), then qembed against its roofline (qembed_bench --paired: call by call
+# in turn, so a drifting machine moves both alike), then the thread pool's
 # cost per job from 1 thread to all cores (pool_bench, when built beside qembed_bench). Each
 # step has its own time limit so that a slow step still leaves the others' results in OUTDIR.
 #   bench/side_by_side.sh QEMBED_BENCH OUTDIR [torch_compare.py flags, e.g. --lib A=PATH --lib B=PATH]
@@ -10,7 +11,7 @@
 # BENCH_SECONDS (default 200).
 set -u
 if [ $# -lt 2 ]; then
-  sed -n '2,10p' "$0" >&2
+  sed -n '2,11p' "$0" >&2
   exit 2
 fi
 bench=$1 out=$2
@@ -38,8 +39,8 @@ PYTHONUNBUFFERED=1 timeout "${COMPARE_SECONDS:-300}" "${PYTHON:-python3}" "$here
 bench_dir=$(dirname "$bench")
 bench_libs="$bench_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 LD_LIBRARY_PATH="$bench_libs" \
-  timeout "${BENCH_SECONDS:-200}" "$bench" --csv="$out/qembed_bench.csv" --svg="$out/qembed_bench.svg" \
-  --benchmark_filter="${BENCH_FILTER:-.}" 2>&1 | tee "$out/qembed_bench.log"
+  timeout "${BENCH_SECONDS:-200}" "$bench" --paired --csv="$out/qembed_bench.csv" \
+  --svg="$out/qembed_bench.svg" --benchmark_filter="${BENCH_FILTER:-.}" 2>&1 | tee "$out/qembed_bench.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 if [ -x "$bench_dir/pool_bench" ]; then
   LD_LIBRARY_PATH="$bench_libs" timeout 60 "$bench_dir/pool_bench" --benchmark_min_time=0.2 2>&1 |
