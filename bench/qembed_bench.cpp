@@ -56,6 +56,11 @@ Prepared& prepared(const Workload& w) {
   return *current;
 }
 
+// What a run's data was: cold only where the rows touched really exceed the cache.
+const char* label_of(const Workload& w, const Prepared& p) {
+  return w.cold ? (p.really_cold() ? "cold" : "cold-impossible(fits LLC)") : "warm";
+}
+
 void run(benchmark::State& state, const Workload& w, const std::string& impl) {
   Prepared& p = prepared(w);
   qembed::set_num_threads(w.threads);
@@ -85,7 +90,7 @@ void run(benchmark::State& state, const Workload& w, const std::string& impl) {
   const int64_t huge = qbench::huge_page_bytes();
   if (huge >= 0) state.counters["hugeMB"] = static_cast<double>(huge >> 20);
   state.counters["tablesMB"] = static_cast<double>(p.table_bytes() >> 20);
-  state.SetLabel(w.cold ? (p.really_cold() ? "cold" : "cold-impossible(fits LLC)") : "warm");
+  state.SetLabel(label_of(w, p));
   qembed::set_num_threads(0);
 }
 
@@ -119,7 +124,7 @@ void run_paired(benchmark::State& state, const Workload& w) {
   state.counters["rows_per_call"] = p.rows_per_call();
   state.counters["lines_per_call"] = p.lines_per_call();
   state.counters["sets"] = static_cast<double>(p.num_sets());
-  state.SetLabel(w.cold ? (p.really_cold() ? "cold" : "cold-impossible(fits LLC)") : "warm");
+  state.SetLabel(label_of(w, p));
   qembed::set_num_threads(0);
 }
 
