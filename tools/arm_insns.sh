@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Guest instructions per looked-up row of the aarch64 build, counted under qemu-aarch64: a
+# measure of the ARM kernels' work where no ARM machine is at hand (a count, not a time:
+# it weighs every instruction alike and sees no memory stalls).
+#   tools/arm_insns.sh [BUILD_DIR] [FILTER] [ROWS]
+# BUILD_DIR: an aarch64 build (cmake --workflow --preset aarch64; default build/aarch64).
+# FILTER: a substring of the single-thread workload names (qembed_calls --list); ROWS:
+# the tables' rows (default 200000). Each workload runs twice, with one and with two
+# passes over its index sets; the difference is one pass's forward calls alone (table
+# setup cancels out), divided by the rows that pass looked up.
+set -euo pipefail
+build=${1:-build/aarch64}
+filter=${2:-}
+rows=${3:-200000}
+calls=$build/bench/qembed_calls
+[ -x "$calls" ] || { echo "$0: no $calls (build the aarch64 preset first)" >&2; exit 2; }
+plugin=$(mktemp -d)/qemu_insn_count.so
+cc -shared -fPIC -O2 -fvisibility=hidden -o "$plugin" "$(dirname "$0")/qemu_insn_count.c"
+run() {  # run PASSES NAME: prints "<insns> <rows> <index sets>"
+  local log
+  log=$(OMP_WAIT_POLICY=passive qemu-aarch64 -L /usr/aarch64-linux-gnu -plugin "$plugin" -d plugin \
+    "$calls" --name="$2" --rows="$rows" --passes="$1" 2>&1)
+  echo "$(sed -n 's/^insns //p' <<<"$log") $(sed -n 's/.* rows=//p' <<<"$log")" \
+    "$(sed -n 's/.* sets=\([0-9]*\).*/\1/p' <<<"$log")"
+}
+printf '%-72s %14s %12s\n' workload "insns/row" "insns/call"
+qemu-aarch64 -L /usr/aarch64-linux-gnu "$calls" --list --filter="$filter" --rows="$rows" |
+  while read -r name; do
+    read -r i1 r1 sets < <(run 1 "$name")
+    read -r i2 r2 _ < <(run 2 "$name")
+    if [ -z "$i1" ] || [ -z "$i2" ] || [ -z "$r2" ] || [ "$i2" -le "$i1" ]; then
+      echo "$0: $name: no instruction count (is qemu-aarch64 built with plugin support?)" >&2
+      exit 1
+    fi
+    awk -v n="$name" -v i1="$i1" -v i2="$i2" -v r1="$r1" -v r2="$r2" -v s="$sets" \
+      'BEGIN { printf "%-72s %14.1f %12.0f\n", n, (i2 - i1) / (r2 - r1), (i2 - i1) / s }'
+  done

@@ -1,0 +1,64 @@
+/* A qemu-user TCG plugin that counts the guest instructions the program's first thread
+ * executes and prints "insns N" at exit (with -d plugin). tools/arm_insns.sh builds and
+ * loads it. The plugin API (version 1, qemu 7.2) is declared here rather than included:
+ * Debian ships qemu's plugin loader but not its header. Each translated block adds its
+ * instruction count when it runs on vCPU 0 (qemu-user's first thread): other threads
+ * (an idle thread pool's waits) would make the count depend on time. */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef uint64_t qemu_plugin_id_t;
+typedef struct {
+  const char* target_name;
+  struct {
+    int min, cur;
+  } version;
+  bool system_emulation;
+} qemu_info_t;
+struct qemu_plugin_tb;
+enum { kNoRegs = 0 }; /* QEMU_PLUGIN_CB_NO_REGS */
+
+void qemu_plugin_register_vcpu_tb_trans_cb(qemu_plugin_id_t id,
+                                           void (*cb)(qemu_plugin_id_t, struct qemu_plugin_tb*));
+void qemu_plugin_register_vcpu_tb_exec_cb(struct qemu_plugin_tb* tb,
+                                          void (*cb)(unsigned int vcpu_index, void* userdata),
+                                          int flags, void* userdata);
+size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb* tb);
+void qemu_plugin_register_atexit_cb(qemu_plugin_id_t id, void (*cb)(qemu_plugin_id_t, void*),
+                                    void* userdata);
+void qemu_plugin_outs(const char* text);
+
+#define EXPORT __attribute__((visibility("default")))
+EXPORT int qemu_plugin_version = 1;
+
+static uint64_t executed; /* written by vCPU 0 only */
+
+static void on_block(unsigned int vcpu_index, void* insns) {
+  if (vcpu_index == 0) executed += (uint64_t)(uintptr_t)insns;
+}
+
+static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb* tb) {
+  (void)id;
+  qemu_plugin_register_vcpu_tb_exec_cb(tb, on_block, kNoRegs,
+                                       (void*)(uintptr_t)qemu_plugin_tb_n_insns(tb));
+}
+
+static void on_exit_report(qemu_plugin_id_t id, void* userdata) {
+  (void)id;
+  (void)userdata;
+  char line[48];
+  snprintf(line, sizeof line, "insns %llu\n", (unsigned long long)executed);
+  qemu_plugin_outs(line);
+}
+
+EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t* info, int argc,
+                               char** argv) {
+  (void)info;
+  (void)argv;
+  if (argc != 0) return 1; /* takes no arguments */
+  qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
+  qemu_plugin_register_atexit_cb(id, on_exit_report, NULL);
+  return 0;
+}
