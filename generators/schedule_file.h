@@ -19,6 +19,14 @@
 
 namespace qembed::sched {
 
+// vectors_per_tile where no schedule entry sets it, for a kernel target (Halide's name:
+// "x86-64-linux-avx2-fma-f16c", "arm-64-linux"): 8 on x86 and ARM, 4 elsewhere. What
+// measured it: generators/schedules.h. The generators and qembed-tune's search both start
+// from it.
+inline int default_vectors_per_tile(const std::string& target) {
+  return target.rfind("x86", 0) == 0 || target.rfind("arm", 0) == 0 ? 8 : 4;
+}
+
 struct Entry {
   std::string target, pipeline;
   std::map<std::string, std::string> knobs;

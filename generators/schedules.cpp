@@ -48,7 +48,7 @@ void schedule_renorm(stages::Renorm renorm, const LoopLevel& at, const Var& j) {
 ScheduleParams params_for(const Target& target, int vectors_per_tile, const std::string& schedules,
                           const std::string& pipeline) {
   ScheduleParams p;
-  if (target.arch == Target::X86) p.vectors_per_tile = 8;
+  p.vectors_per_tile = sched::default_vectors_per_tile(target.to_string());
   if (!schedules.empty()) {
     // Entries name the CPU target; the build adds code generation options (no_runtime,
     // large_buffers) that do not select a schedule.

@@ -15,14 +15,20 @@ namespace qembed::schedules {
 // The lookup kernels are single-threaded: the runtime splits a call into chunks (to
 // prefetch their rows) and spreads the chunks over threads (runtime/row_prefetch.h).
 struct ScheduleParams {
-  int vectors_per_tile = 4;  // columns accumulated at once, in native float vectors
+  int vectors_per_tile = 0;  // columns accumulated at once, in native float vectors
 };
 
 // The defaults for a target, with any knob a generator was given (> 0) in their place.
-// x86 takes 8 vectors per tile (bench/qembed_bench, cold 4M-row tables, 2-core EPYC, in-loop
-// prefetch): AVX-512 8-bit D=128 11.6 -> 9.8 us, D=256 21.4 -> 16.8 us, warm 6.7 -> 4.9 us
-// against 4; AVX2 8-bit D=128 18.8 -> 15.9 us, D=512 86.7 -> 59.8 us. 16 lost on both (AVX2
-// spills; AVX-512 4-bit D<=64 slowed 2x). ARM keeps 4: not measured on ARM hardware.
+// x86 and ARM take 8 vectors per tile (sched::default_vectors_per_tile). x86
+// (bench/qembed_bench, cold 4M-row tables, 2-core EPYC, in-loop prefetch): AVX-512 8-bit
+// D=128 11.6 -> 9.8 us, D=256 21.4 -> 16.8 us, warm 6.7 -> 4.9 us against 4; AVX2 8-bit
+// D=128 18.8 -> 15.9 us, D=512 86.7 -> 59.8 us. 16 lost on both (AVX2 spills; AVX-512 4-bit
+// D<=64 slowed 2x). ARM, counted, not timed (no ARM machine: tools/arm_insns.sh, guest
+// instructions per looked-up row under qemu-aarch64), 4 -> 8: 8-bit D=32/128/512
+// 139 -> 104, 537 -> 397, 2129 -> 1566; 4-bit D=128 545 -> 429. 16 counts another 3-25%
+// fewer (8-bit D=128: 368) but spills vector registers in the per-column layouts' loops
+// (u4_col: 30 and more a tile), which a count does not price: a schedule entry's choice,
+// per pipeline, best made by qembed-tune on the machine.
 // `schedules` (optional) is a schedule file (schedule_file.h): its entry for (target,
 // pipeline) replaces the defaults; an explicit vectors_per_tile (> 0) wins over both.
 ScheduleParams params_for(const Halide::Target& target, int vectors_per_tile,

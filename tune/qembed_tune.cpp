@@ -21,6 +21,7 @@
 
 #include "qembed/qembed.hpp"
 #include "report.h"
+#include "schedule_file.h"
 #include "tuning.h"
 
 namespace {
@@ -174,7 +175,7 @@ int main(int argc, char** argv) {
     qtune::KernelBuilder builder(o.work_dir, target);
     const qtune::Space space;
     std::mt19937 rng(o.seed);
-    const int seed_vpt = target.rfind("x86", 0) == 0 ? 8 : 4;
+    const int seed_vpt = qembed::sched::default_vectors_per_tile(target);
     for (size_t pi = 0; pi < pipes.size(); ++pi) {
       const qtune::Pipeline& p = pipes[pi];
       // Each pipeline gets an equal share of what is left.
