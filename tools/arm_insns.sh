@@ -14,17 +14,21 @@ filter=${2:-}
 rows=${3:-200000}
 calls=$build/bench/qembed_calls
 [ -x "$calls" ] || { echo "$0: no $calls (build the aarch64 preset first)" >&2; exit 2; }
-plugin=$(mktemp -d)/qemu_insn_count.so
+qemu=(qemu-aarch64 -L /usr/aarch64-linux-gnu)  # as cmake/toolchains/aarch64-linux-gnu.cmake
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+plugin=$work/qemu_insn_count.so
 cc -shared -fPIC -O2 -fvisibility=hidden -o "$plugin" "$(dirname "$0")/qemu_insn_count.c"
 run() {  # run PASSES NAME: prints "<insns> <rows> <index sets>"
   local log
-  log=$(OMP_WAIT_POLICY=passive qemu-aarch64 -L /usr/aarch64-linux-gnu -plugin "$plugin" -d plugin \
+  # OpenMP (linked by the benchmark library) must not spin on the counted thread.
+  log=$(OMP_WAIT_POLICY=passive "${qemu[@]}" -plugin "$plugin" -d plugin \
     "$calls" --name="$2" --rows="$rows" --passes="$1" 2>&1)
   echo "$(sed -n 's/^insns //p' <<<"$log") $(sed -n 's/.* rows=//p' <<<"$log")" \
     "$(sed -n 's/.* sets=\([0-9]*\).*/\1/p' <<<"$log")"
 }
 printf '%-72s %14s %12s\n' workload "insns/row" "insns/call"
-qemu-aarch64 -L /usr/aarch64-linux-gnu "$calls" --list --filter="$filter" --rows="$rows" |
+"${qemu[@]}" "$calls" --list --filter="$filter" --rows="$rows" |
   while read -r name; do
     read -r i1 r1 sets < <(run 1 "$name")
     read -r i2 r2 _ < <(run 2 "$name")
