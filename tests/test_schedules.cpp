@@ -53,8 +53,6 @@ TEST(ScheduleFile, RejectsMalformedLinesNamingTheLine) {
   std::remove(path.c_str());
 }
 
-// Every entry of the merged schedule file the kernels were built with has its
-// prefetch_distance (or the default, 64) in the dispatch table.
 TEST(ScheduleFile, DefaultVectorsPerTileByArchitecture) {
   // 8 on x86 (measured) and ARM (counted): generators/schedules.h; 4 on any other arch.
   EXPECT_EQ(qembed::sched::default_vectors_per_tile("x86-64-linux-avx2-fma-f16c"), 8);
@@ -63,6 +61,8 @@ TEST(ScheduleFile, DefaultVectorsPerTileByArchitecture) {
   EXPECT_EQ(qembed::sched::default_vectors_per_tile("riscv-64-linux"), 4);
 }
 
+// Every entry of the merged schedule file the kernels were built with has its
+// prefetch_distance (or the default, 64) in the dispatch table.
 TEST(ScheduleFile, BuildSchedulesReachTheDispatchTable) {
   const auto entries = qembed::sched::read(QEMBED_SCHEDULE_FILE);
   const char* ops[] = {"embedding_", "bag_sum_", "bag_max_"};
