@@ -316,30 +316,38 @@ Prepared::Prepared(const Workload& w) : w_(w), d_(new Data) {
     return s;
   };
 
-  // Cold: enough distinct sets that the rows they touch exceed twice the LLC.
+  // Cold: index sets are added until the distinct rows they touch (lines, each row's own
+  // alignment) exceed 2.5x the LLC, so a row is out of the cache by the time the cycle
+  // comes back to it. Counting every entry instead would call a Zipf cycle cold while
+  // most of its entries repeat a few thousand hot rows.
   const size_t llc = last_level_cache_bytes();
-  d_->sets.push_back(make_set());
-  const double bytes_per_set = static_cast<double>(d_->sets[0].idx64.size()) * 64.0 *
-                               static_cast<double>(lines_spanned(0, row_bytes_));
+  const double cold_lines = 2.5 * static_cast<double>(llc) / 64.0;
+  std::vector<bool> seen(static_cast<size_t>(w.rows), false);
+  double rows = 0, lines = 0, distinct_lines = 0;
+  auto add_set = [&]() {
+    d_->sets.push_back(make_set());
+    for (int64_t i : d_->sets.back().idx64) {
+      const auto spanned = static_cast<double>(lines_spanned((i * row_bytes_) % 64, row_bytes_));
+      lines += spanned;
+      if (!seen[static_cast<size_t>(i)]) {
+        seen[static_cast<size_t>(i)] = true;
+        distinct_lines += spanned;
+      }
+    }
+    rows += static_cast<double>(d_->sets.back().idx64.size());
+  };
+  add_set();
   if (w.cold) {
-    const int64_t want =
-        static_cast<int64_t>(std::ceil(2.5 * static_cast<double>(llc) / bytes_per_set)) + 1;
     const int64_t cap =
         std::max<int64_t>(1, kMaxIndicesInSets / static_cast<int64_t>(d_->sets[0].idx64.size()));
-    while (static_cast<int64_t>(d_->sets.size()) < std::min(want, cap))
-      d_->sets.push_back(make_set());
-  }
-  double rows = 0, lines = 0;
-  for (const auto& s : d_->sets) {
-    rows += static_cast<double>(s.idx64.size());
-    for (int64_t i : s.idx64)
-      lines += static_cast<double>(lines_spanned((i * row_bytes_) % 64, row_bytes_));
+    while (distinct_lines < cold_lines && static_cast<int64_t>(d_->sets.size()) < cap) add_set();
   }
   rows_per_call_ = rows / static_cast<double>(d_->sets.size());
   lines_per_call_ = lines / static_cast<double>(d_->sets.size());
+  distinct_share_ = rows > 0 ? std::count(seen.begin(), seen.end(), true) / rows : 0.0;
   really_cold_ = w.cold &&
                  static_cast<double>(w.rows * row_bytes_) > 2.0 * static_cast<double>(llc) &&
-                 lines * 64.0 > 2.0 * static_cast<double>(llc);
+                 distinct_lines * 64.0 > 2.0 * static_cast<double>(llc);
   d_->out.resize(static_cast<size_t>(w.batch * w.dim));
 }
 

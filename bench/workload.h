@@ -76,8 +76,12 @@ class Prepared {
   int64_t row_bytes() const { return row_bytes_; }
   // Bytes of the two tables (qembed's stored rows and the roofline's copy).
   int64_t table_bytes() const { return 2 * w_.rows * row_bytes_; }
-  // True when the table and the touched rows exceed twice the last-level cache.
+  // True when the table and the distinct rows the index sets touch exceed twice the
+  // last-level cache.
   bool really_cold() const { return really_cold_; }
+  // Distinct rows over entries in the sets a run cycles through: 1 when no entry repeats
+  // a row, near 0 when a few hot rows take most entries (the rest hit the cache).
+  double distinct_share() const { return distinct_share_; }
   // Checks qembed's output against the fake-quantized table, or for prepacked rows the
   // rowwise ops' formula on them (a sanity check that the timed calls compute what they
   // claim). Returns the number of differing floats, or -1 when the table is too large
@@ -90,6 +94,7 @@ class Prepared {
   std::unique_ptr<Data> d_;
   int64_t row_bytes_ = 0;
   double rows_per_call_ = 0, lines_per_call_ = 0;
+  double distinct_share_ = 0;
   bool really_cold_ = false;
 };
 
