@@ -338,9 +338,13 @@ Prepared::Prepared(const Workload& w) : w_(w), d_(new Data) {
   };
   add_set();
   if (w.cold) {
-    const int64_t cap =
-        std::max<int64_t>(1, kMaxIndicesInSets / static_cast<int64_t>(d_->sets[0].idx64.size()));
-    while (distinct_lines < cold_lines && static_cast<int64_t>(d_->sets.size()) < cap) add_set();
+    const auto cap = static_cast<size_t>(
+        std::max<int64_t>(1, kMaxIndicesInSets / static_cast<int64_t>(d_->sets[0].idx64.size())));
+    // A table within 2.5x the LLC cannot supply that many distinct lines: its sets touch
+    // 2.5x the LLC in all. Skewed draws reach new rows slowly: the sets stop at 10x.
+    const bool big = static_cast<double>(w.rows * row_bytes_) > 2.5 * static_cast<double>(llc);
+    const double& counted = big ? distinct_lines : lines;
+    while (counted < cold_lines && lines < 10 * cold_lines && d_->sets.size() < cap) add_set();
   }
   rows_per_call_ = rows / static_cast<double>(d_->sets.size());
   lines_per_call_ = lines / static_cast<double>(d_->sets.size());
