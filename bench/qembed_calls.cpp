@@ -1,11 +1,11 @@
 // A fixed number of forward calls on the single-thread anchor workloads, for counting what a
-// call executes where it cannot be timed (ARM kernels under qemu-user: tools/arm_insns.sh
+// call executes where it cannot be timed (kernels under qemu-user: tools/insns_per_row.sh
 // counts the guest instructions of a run with one pass and one with two, and divides the
 // difference by the rows of a pass).
 //   qembed_calls [--filter=SUBSTRING | --name=NAME] [--rows=N] [--passes=K] [--list]
 // Each matching workload is prepared, then called once per index set, K times over (the
-// sets qembed_bench cycles through). Prints one line per workload: its name, index sets,
-// calls made and rows those calls looked up.
+// sets qembed_bench cycles through). Prints one line per workload: its name, the kernel
+// target that ran, index sets, calls made and rows those calls looked up.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -72,7 +72,8 @@ int main(int argc, char** argv) {
     const size_t n = static_cast<size_t>(passes) * p.num_sets();
     for (size_t c = 0; c < n; ++c) p.run_qembed(c);
     // rows_per_call is the mean over the sets: exact for whole passes.
-    std::printf("%s sets=%zu calls=%zu rows=%.0f\n", w.name().c_str(), p.num_sets(), n,
+    std::printf("%s target=%s sets=%zu calls=%zu rows=%.0f\n", w.name().c_str(),
+                qembed::kernel_target().c_str(), p.num_sets(), n,
                 p.rows_per_call() * static_cast<double>(n));
   }
   if (matched == 0) {
