@@ -28,11 +28,7 @@ Expr code_of(const StoredTable& t, const Expr& c, const Expr& row, const Target&
     case fmt::Codes::I8:
       return cast<int32_t>(reinterpret(Int(8), t.table(c, row)));
     case fmt::Codes::U4:
-      // Measured on AVX2 (u4_row; even on the x86-64 baseline); the per-column layout,
-      // whose qparams are vectors too, spilled more registers with the widened unpack.
-      if (target.arch == Target::X86 && t.format.layout == fmt::QParamLayout::Row) {
-        return u4_code_widened(t, c, row);
-      }
+      if (u4_widened(t.format, target)) return u4_code_widened(t, c, row);
       return cast<int32_t>(unpack_bits(t.table, c, row, 4));
     case fmt::Codes::I32:
       return t.table(c, row);
@@ -45,6 +41,22 @@ Expr code_of(const StoredTable& t, const Expr& c, const Expr& row, const Target&
 
 bool u4_lookup(const fmt::Format& f, const Target& target) {
   return f.codes == fmt::Codes::U4 && f.layout == fmt::QParamLayout::Row && x86_avx512(target);
+}
+
+bool u4_widened(const fmt::Format& f, const Target& target) {
+  // Measured on AVX2 (u4_row; even on the x86-64 baseline); the per-column layout,
+  // whose qparams are vectors too, spilled more registers with the widened unpack.
+  return f.codes == fmt::Codes::U4 && f.layout == fmt::QParamLayout::Row &&
+         target.arch == Target::X86 && !u4_lookup(f, target);
+}
+
+Expr row_elems_for(const fmt::Format& f, const Target& target, const Expr& dim,
+                   const Expr& row_extent) {
+  // The widened 4-bit unpack is the exception, counted under qemu-x86_64 (AVX2, 4-bit
+  // D=128: 173.9 instructions a row with the extent, 185.9 with the dim): with the
+  // extent's second multiply gone its loop kept two more accumulators in registers than
+  // LLVM then did (its spills and copies outweighed the multiply).
+  return u4_widened(f, target) ? row_extent : fmt::row_elements(f, dim);
 }
 
 Func dequantize(const StoredTable& t, const Target& target) {

@@ -12,8 +12,17 @@ namespace qembed::stages {
 // The stored table and, for per-column layouts, the column qparam vectors.
 struct StoredTable {
   fmt::Format format;
-  Halide::Func table;      // table(e, row): element e of a stored row (type per format)
-  Halide::Expr row_elems;  // elements per stored row (codes + fused qparams)
+  Halide::Func table;  // table(e, row): element e of a stored row (type per format)
+  // Elements of a row's codes and fused qparams (row_elems_for): fmt::row_elements of the
+  // dim rather than the buffer's extent (rows may be longer; the stride is the extent).
+  // Read from the dim, the qparams' address shares the codes' row multiply: with the
+  // extent, Halide's simplifier folds row * extent + extent into (row + 1) * extent, a
+  // second multiply per entry, and the prefetch's tests of the row's length stay in the
+  // loop (counted under qemu-x86_64, AVX2: 8-bit D=128 178.4 -> 168.4 instructions a row).
+  Halide::Expr row_elems;
+  // The buffer's row extent (at least row_elems): a value the simplifier cannot see through,
+  // for constants LLVM must not fold (unpack_codes.cpp).
+  Halide::Expr row_extent;
   Halide::Func col_scale;  // col_scale(c), col_zero_point(c): used by QParamLayout::Col
   Halide::Func col_zero_point;
 };
@@ -26,6 +35,14 @@ Halide::Func dequantize(const StoredTable& t, const Halide::Target& target);
 
 // Whether dequantize() looks format f's codes up (one vpermps per 16 columns).
 bool u4_lookup(const fmt::Format& f, const Halide::Target& target);
+
+// Whether dequantize() widens format f's 4-bit codes to dwords before unpacking them.
+bool u4_widened(const fmt::Format& f, const Halide::Target& target);
+
+// StoredTable::row_elems for format f on `target`: fmt::row_elements of the dim, or the
+// buffer's row extent where that measured better.
+Halide::Expr row_elems_for(const fmt::Format& f, const Halide::Target& target,
+                           const Halide::Expr& dim, const Halide::Expr& row_extent);
 
 // The float -> code rule of the contract (section 2), as an int32 code in [qmin, qmax].
 // float_zero_point selects per_channel_affine_float_qparams (zp added before rounding)

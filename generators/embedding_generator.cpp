@@ -44,8 +44,10 @@ class EmbeddingGenerator : public Generator<EmbeddingGenerator> {
   void generate() {
     Var c("c"), i("i");
     table.dim(1).set_stride(table.dim(0).extent());  // dense rows (prefetch_stage.cpp)
-    stages::StoredTable t{format_param(format), table, table.dim(0).extent(), col_scale,
-                          col_zero_point};
+    const fmt::Format f = format_param(format);
+    Expr extent = table.dim(0).extent();
+    stages::StoredTable t{f,      table,     stages::row_elems_for(f, get_target(), dim, extent),
+                          extent, col_scale, col_zero_point};
     stages::add_llvm_helpers(*get_externs_map(), get_target());
     Func rows = stages::gather(stages::dequantize(t, get_target()), indices, table.dim(1).extent());
     stages::Renorm renorm = stages::renorm(rows, dim, has_max_norm, max_norm, norm_type);
@@ -65,7 +67,7 @@ class EmbeddingGenerator : public Generator<EmbeddingGenerator> {
 
     dim.set_estimate(est_dim);
     table.set_estimates(
-        {{0, static_cast<int>(fmt::row_elements(t.format, est_dim))}, {0, est_rows}});
+        {{0, fmt::row_elements(t.format, static_cast<int>(est_dim))}, {0, est_rows}});
     col_scale.set_estimates({{0, est_dim}});
     col_zero_point.set_estimates({{0, est_dim}});
     indices.set_estimates({{0, est_indices}});

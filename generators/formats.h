@@ -111,9 +111,11 @@ inline constexpr int code_bits(Codes c) {
 // Codes per byte of a sub-byte format (1 for the others).
 inline constexpr int codes_per_byte(Codes c) { return c == Codes::U4 ? 2 : c == Codes::U2 ? 4 : 1; }
 
-// Number of table-buffer elements that hold the codes of a D-wide row.
-inline constexpr int64_t code_elements(Codes c, int64_t d) {
-  return (d + codes_per_byte(c) - 1) / codes_per_byte(c);
+// Number of table-buffer elements that hold the codes of a D-wide row. T: an integer, or
+// a Halide Expr in the generators (the kernels locate the fused qparams from the dim).
+template <typename T>
+inline constexpr T code_elements(Codes c, T d) {
+  return (d + (codes_per_byte(c) - 1)) / codes_per_byte(c);
 }
 
 // Bytes of a row's fused qparams (0 when they are not in the row).
@@ -122,7 +124,8 @@ inline constexpr int fused_qparam_bytes(QParamLayout l) {
 }
 
 // Number of table-buffer elements in one stored row, fused qparams included.
-inline constexpr int64_t row_elements(const Format& f, int64_t d) {
+template <typename T>
+inline constexpr T row_elements(const Format& f, T d) {
   return code_elements(f.codes, d) + fused_qparam_bytes(f.layout) / element_bytes(f.codes);
 }
 

@@ -9,10 +9,11 @@ using namespace Halide;
 namespace {
 
 // `value` as an expression LLVM cannot fold (a row with fused qparams holds at least their
-// bytes). Given a constant mask or shift of the widened dwords, LLVM narrows the unpack
-// back to bytes: vpsrlw and vpand, then extracts and re-widens every quarter vector.
+// bytes; the buffer's extent, not row_elems, which the simplifier bounds from the dim).
+// Given a constant mask or shift of the widened dwords, LLVM narrows the unpack back to
+// bytes: vpsrlw and vpand, then extracts and re-widens every quarter vector.
 Expr unfolded(const StoredTable& t, int value) {
-  return select(t.row_elems >= fmt::fused_qparam_bytes(t.format.layout), value, 0);
+  return select(t.row_extent >= fmt::fused_qparam_bytes(t.format.layout), value, 0);
 }
 
 }  // namespace
