@@ -53,9 +53,9 @@ bool u4_widened(const fmt::Format& f, const Target& target) {
 Expr row_elems_for(const fmt::Format& f, const Target& target, const Expr& dim,
                    const Expr& row_extent) {
   // The widened 4-bit unpack is the exception, counted under qemu-x86_64 (AVX2, 4-bit
-  // D=128: 173.9 instructions a row with the extent, 185.9 with the dim): with the
-  // extent's second multiply gone its loop kept two more accumulators in registers than
-  // LLVM then did (its spills and copies outweighed the multiply).
+  // D=128: 173.9 instructions a row with the extent, 185.9 with the dim): without the
+  // second multiply LLVM allocated that loop's registers worse (two accumulators spilled,
+  // more copies), which cost more than the multiply saved.
   return u4_widened(f, target) ? row_extent : fmt::row_elements(f, dim);
 }
 

@@ -14,11 +14,12 @@ struct StoredTable {
   fmt::Format format;
   Halide::Func table;  // table(e, row): element e of a stored row (type per format)
   // Elements of a row's codes and fused qparams (row_elems_for): fmt::row_elements of the
-  // dim rather than the buffer's extent (rows may be longer; the stride is the extent).
-  // Read from the dim, the qparams' address shares the codes' row multiply: with the
-  // extent, Halide's simplifier folds row * extent + extent into (row + 1) * extent, a
-  // second multiply per entry, and the prefetch's tests of the row's length stay in the
-  // loop (counted under qemu-x86_64, AVX2: 8-bit D=128 178.4 -> 168.4 instructions a row).
+  // dim rather than the buffer's extent, which is the same for the runtime's tables (the
+  // extent stays the stride). From the dim, the qparams' address shares the codes' row
+  // multiply: with the extent, Halide's simplifier folds row * extent + extent into
+  // (row + 1) * extent, a second multiply per entry, and the prefetch's tests of the row's
+  // length stay in the loop (counted under qemu-x86_64, AVX2: 8-bit D=128 178.4 -> 168.4
+  // instructions a row).
   Halide::Expr row_elems;
   // The buffer's row extent (at least row_elems): a value the simplifier cannot see through,
   // for constants LLVM must not fold (unpack_codes.cpp).
