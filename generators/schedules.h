@@ -23,7 +23,7 @@ struct ScheduleParams {
 // (bench/qembed_bench, cold 4M-row tables, 2-core EPYC, in-loop prefetch): AVX-512 8-bit
 // D=128 11.6 -> 9.8 us, D=256 21.4 -> 16.8 us, warm 6.7 -> 4.9 us against 4; AVX2 8-bit
 // D=128 18.8 -> 15.9 us, D=512 86.7 -> 59.8 us. 16 lost on both (AVX2 spills; AVX-512 4-bit
-// D<=64 slowed 2x). ARM, counted, not timed (no ARM machine: tools/arm_insns.sh, guest
+// D<=64 slowed 2x). ARM, counted, not timed (no ARM machine: tools/insns_per_row.sh, guest
 // instructions per looked-up row under qemu-aarch64), 4 -> 8: 8-bit D=32/128/512
 // 139 -> 104, 537 -> 397, 2129 -> 1566; 4-bit D=128 545 -> 429. 16 counts another 3-25%
 // fewer (8-bit D=128: 368) but spills vector registers in the per-column layouts' loops

@@ -1,5 +1,5 @@
 /* A qemu-user TCG plugin that counts the guest instructions the program's first thread
- * executes and prints "insns N" at exit (with -d plugin). tools/arm_insns.sh builds and
+ * executes and prints "insns N" at exit (with -d plugin). tools/insns_per_row.sh builds and
  * loads it. The plugin API (version 1, qemu 7.2) is declared here rather than included:
  * Debian ships qemu's plugin loader but not its header. Each translated block adds its
  * instruction count when it runs on vCPU 0 (qemu-user's first thread): other threads
