@@ -50,13 +50,16 @@ bool u4_widened(const fmt::Format& f, const Target& target) {
          target.arch == Target::X86 && !u4_lookup(f, target);
 }
 
-Expr row_elems_for(const fmt::Format& f, const Target& target, const Expr& dim,
-                   const Expr& row_extent) {
+StoredTable stored_table(const fmt::Format& f, ImageParam table, const Expr& dim,
+                         const Func& col_scale, const Func& col_zero_point, const Target& target) {
+  table.dim(1).set_stride(table.dim(0).extent());
+  const Expr extent = table.dim(0).extent();
   // The widened 4-bit unpack is the exception, counted under qemu-x86_64 (AVX2, 4-bit
   // D=128: 173.9 instructions a row with the extent, 185.9 with the dim): without the
   // second multiply LLVM allocated that loop's registers worse (two accumulators spilled,
   // more copies), which cost more than the multiply saved.
-  return u4_widened(f, target) ? row_extent : fmt::row_elements(f, dim);
+  const Expr row_elems = u4_widened(f, target) ? extent : fmt::row_elements(f, dim);
+  return StoredTable{f, table, row_elems, extent, col_scale, col_zero_point};
 }
 
 Func dequantize(const StoredTable& t, const Target& target) {

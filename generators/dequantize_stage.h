@@ -13,7 +13,7 @@ namespace qembed::stages {
 struct StoredTable {
   fmt::Format format;
   Halide::Func table;  // table(e, row): element e of a stored row (type per format)
-  // Elements of a row's codes and fused qparams (row_elems_for): fmt::row_elements of the
+  // Elements of a row's codes and fused qparams (stored_table): fmt::row_elements of the
   // dim rather than the buffer's extent, which is the same for the runtime's tables (the
   // extent stays the stride). From the dim, the qparams' address shares the codes' row
   // multiply: with the extent, Halide's simplifier folds row * extent + extent into
@@ -40,10 +40,12 @@ bool u4_lookup(const fmt::Format& f, const Halide::Target& target);
 // Whether dequantize() widens format f's 4-bit codes to dwords before unpacking them.
 bool u4_widened(const fmt::Format& f, const Halide::Target& target);
 
-// StoredTable::row_elems for format f on `target`: fmt::row_elements of the dim, or the
-// buffer's row extent where that measured better.
-Halide::Expr row_elems_for(const fmt::Format& f, const Halide::Target& target,
-                           const Halide::Expr& dim, const Halide::Expr& row_extent);
+// The StoredTable of a generator's `table` input in format f: requires dense rows (the row
+// stride is the extent; prefetch_stage.cpp relies on it) and sets row_elems to
+// fmt::row_elements of the dim, or to the buffer's row extent where that measured better.
+StoredTable stored_table(const fmt::Format& f, Halide::ImageParam table, const Halide::Expr& dim,
+                         const Halide::Func& col_scale, const Halide::Func& col_zero_point,
+                         const Halide::Target& target);
 
 // The float -> code rule of the contract (section 2), as an int32 code in [qmin, qmax].
 // float_zero_point selects per_channel_affine_float_qparams (zp added before rounding)

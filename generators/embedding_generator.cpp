@@ -43,11 +43,8 @@ class EmbeddingGenerator : public Generator<EmbeddingGenerator> {
 
   void generate() {
     Var c("c"), i("i");
-    table.dim(1).set_stride(table.dim(0).extent());  // dense rows (prefetch_stage.cpp)
-    const fmt::Format f = format_param(format);
-    Expr extent = table.dim(0).extent();
-    stages::StoredTable t{f,      table,     stages::row_elems_for(f, get_target(), dim, extent),
-                          extent, col_scale, col_zero_point};
+    const stages::StoredTable t = stages::stored_table(format_param(format), table, dim, col_scale,
+                                                       col_zero_point, get_target());
     stages::add_llvm_helpers(*get_externs_map(), get_target());
     Func rows = stages::gather(stages::dequantize(t, get_target()), indices, table.dim(1).extent());
     stages::Renorm renorm = stages::renorm(rows, dim, has_max_norm, max_norm, norm_type);
