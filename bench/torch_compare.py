@@ -7,11 +7,12 @@ is loaded from libqembed.so through its C ABI (ctypes), on the same float tables
 library quantizes them per row its own way: same row geometry) and the same indices.
 
   python3 bench/torch_compare.py [--lib [LABEL=]PATH ...] [--rows N] [--quick] [--threads N]
-         [--prepacked] [--cases REGEX] [--csv FILE]
+         [--prepacked] [--cases REGEX] [--rounds N] [--csv FILE]
 
 Workloads are the anchors of ../shared/spec/performance-anchors.md. Each case prints one
 JSON line; a summary table with qembed/PyTorch rows/s ratios ends the run. Several --lib
-builds are timed on the same tables and indices, in turn, two rounds (the faster counts).
+builds are timed on the same tables and indices, in turn, --rounds rounds (default 2; the
+fastest counts).
 """
 import argparse
 import ctypes
@@ -109,7 +110,7 @@ def timed(fn, sets, warm_up=True, min_seconds=0.3, min_calls=20):
             return el / calls
 
 
-def run_case(libs, name, bits, rows, dim, batch, avg_len, threads, cold, fixed=False, prepacked=False):
+def run_case(libs, name, bits, rows, dim, batch, avg_len, threads, cold, fixed=False, prepacked=False, rounds=2):
     """libs: [(label, lib)], each timed on the same tables and indices (an A/B of two
     builds runs in one process). prepacked: qembed serves PyTorch's own packed tensor
     (from_prepacked: the same bytes and the rowwise ops' numerics); else its reference
@@ -189,9 +190,9 @@ def run_case(libs, name, bits, rows, dim, batch, avg_len, threads, cold, fixed=F
         if prepacked and "fbgemm" not in torch.backends.quantized.supported_engines and not torch.equal(out, ref):
             raise RuntimeError(f"{name}: {label}'s prepacked rows differ from PyTorch's fallback")
 
-    # Two rounds, each implementation in turn; the faster round of each counts.
+    # `rounds` rounds, each implementation in turn; the fastest round of each counts.
     t_torch, t_qembed = math.inf, [math.inf] * len(libs)
-    for rnd in range(2):
+    for rnd in range(rounds):
         t_torch = min(t_torch, timed(torch_call, sets, warm_up=rnd == 0))
         t_qembed = [min(t, timed(call, sets, warm_up=rnd == 0)) for t, call in zip(t_qembed, calls)]
     for (_, lib), m in zip(libs, modules):
@@ -221,8 +222,13 @@ def main():
                     help="also run each FBGEMM-bench case with qembed serving PyTorch's own packed rows")
     ap.add_argument("--cases", help="run only the cases whose name matches this regular expression "
                                      "(e.g. 'tbe|D=32')")
+    ap.add_argument("--rounds", type=int, default=2,
+                    help="timing rounds per case, each implementation in turn (the fastest counts); "
+                         "more on a machine whose memory speed drifts, for an A/B of --lib builds")
     ap.add_argument("--csv")
     a = ap.parse_args()
+    if a.rounds < 1:
+        ap.error(f"--rounds must be at least 1 (got {a.rounds})")
     libs = []
     for i, spec in enumerate(a.lib or [os.path.join(here, "..", "build", "default", "runtime", "libqembed.so")]):
         label, _, path = spec.rpartition("=")
@@ -236,7 +242,7 @@ def main():
 
     def case(name, *args, **kwargs):
         if selected is None or selected.search(name):
-            results.append(run_case(libs, name, *args, **kwargs))
+            results.append(run_case(libs, name, *args, rounds=a.rounds, **kwargs))
     for bits in (8, 4):
         case(f"tbe {bits}-bit", bits, 100_000, 128, 512, 20, 1, True, fixed=True)
     for bits in (8, 4):  # PyTorch's 4-bit op runs one thread whatever it is given
