@@ -62,7 +62,9 @@ class EmbeddingBagGenerator : public Generator<EmbeddingBagGenerator> {
     const stages::StoredTable t = stages::stored_table(format_param(format), table, dim, col_scale,
                                                        col_zero_point, get_target());
     stages::add_llvm_helpers(*get_externs_map(), get_target());
-    Func rows = stages::gather(stages::dequantize(t, get_target()), indices, table.dim(1).extent());
+    const Expr num_rows = table.dim(1).extent();
+    Func entry_rows = stages::entry_rows(indices, indices.dim(0).extent(), num_rows);
+    Func rows = stages::gather(stages::dequantize(t, get_target()), entry_rows, num_rows);
     stages::Renorm renorm = stages::renorm(rows, dim, has_max_norm, max_norm, norm_type);
 
     stages::BagInputs in;
@@ -84,15 +86,14 @@ class EmbeddingBagGenerator : public Generator<EmbeddingBagGenerator> {
                                   std::string(format) + "_" + std::string(index_type));
     if (!get_auto_schedule()) {  // the autoschedulers cannot plan around a raw pointer
       in.prefetch =
-          stages::rows_ahead(t, table, indices, in.num_indices, prefetch_distance,
+          stages::rows_ahead(t, table, entry_rows, prefetch_distance,
                              schedules::tile_code_bytes(t.format, get_target(), p), get_target());
     }
     if (prepacked) {  // PyTorch's prepacked numerics (sum only)
       const Target target = get_target();
       const stages::ScaleBiasRows sb = stages::scale_bias_rows(t, target);
-      Expr num_rows = table.dim(1).extent();
       in.accumulate = [=](const Expr& acc, const Expr& j, const Expr& c, const Expr& w) {
-        Expr row = stages::row_of(indices, j, num_rows);
+        Expr row = stages::row_at(entry_rows, j, num_rows);
         return stages::scale_bias_accumulate(acc, sb.code(c, row), sb.scale(row), sb.bias(row), w,
                                              target);
       };
@@ -107,6 +108,7 @@ class EmbeddingBagGenerator : public Generator<EmbeddingBagGenerator> {
     set_estimates(t.format);
     if (!get_auto_schedule()) {
       schedules::schedule_bag(bag, out, renorm, has_max_norm, dim, get_target(), p);
+      schedules::schedule_entry_rows(entry_rows, get_target());
     }
   }
 

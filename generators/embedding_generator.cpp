@@ -46,7 +46,9 @@ class EmbeddingGenerator : public Generator<EmbeddingGenerator> {
     const stages::StoredTable t = stages::stored_table(format_param(format), table, dim, col_scale,
                                                        col_zero_point, get_target());
     stages::add_llvm_helpers(*get_externs_map(), get_target());
-    Func rows = stages::gather(stages::dequantize(t, get_target()), indices, table.dim(1).extent());
+    const Expr num_rows = table.dim(1).extent();
+    Func entry_rows = stages::entry_rows(indices, indices.dim(0).extent(), num_rows);
+    Func rows = stages::gather(stages::dequantize(t, get_target()), entry_rows, num_rows);
     stages::Renorm renorm = stages::renorm(rows, dim, has_max_norm, max_norm, norm_type);
     const schedules::ScheduleParams p =
         schedules::params_for(get_target(), vectors_per_tile, schedules,
@@ -54,7 +56,7 @@ class EmbeddingGenerator : public Generator<EmbeddingGenerator> {
     Expr value = renorm.looked_up(c, i);
     if (!get_auto_schedule()) {  // the autoschedulers cannot plan around a raw pointer
       stages::RowsAhead prefetch =
-          stages::rows_ahead(t, table, indices, indices.dim(0).extent(), prefetch_distance,
+          stages::rows_ahead(t, table, entry_rows, prefetch_distance,
                              schedules::tile_code_bytes(t.format, get_target(), p), get_target());
       value = stages::after(prefetch(i, c), value);
     }
@@ -75,6 +77,7 @@ class EmbeddingGenerator : public Generator<EmbeddingGenerator> {
     out.set_estimates({{0, est_dim}, {0, est_indices}});
     if (!get_auto_schedule()) {
       schedules::schedule_embedding(out, renorm, has_max_norm, dim, get_target(), p);
+      schedules::schedule_entry_rows(entry_rows, get_target());
     }
   }
 };

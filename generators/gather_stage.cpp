@@ -15,10 +15,22 @@ Expr row_of(const Func& indices, const Expr& j, const Expr& num_rows) {
   return unsafe_promise_clamped(row, 0, num_rows - 1);
 }
 
-Func gather(const Func& dequantized, const Func& indices, const Expr& num_rows) {
+Func entry_rows(const Func& indices, const Expr& num_indices, const Expr& num_rows) {
+  Var e("e");
+  Func rows("entry_rows");
+  Expr row = row_of(indices, clamp(e, 0, num_indices - 1), num_rows);
+  rows(e) = reinterpret<int32_t>(cast<uint32_t>(row));  // bounds hidden (see the header)
+  return rows;
+}
+
+Expr row_at(const Func& entry_rows, const Expr& j, const Expr& num_rows) {
+  return unsafe_promise_clamped(entry_rows(j), 0, num_rows - 1);
+}
+
+Func gather(const Func& dequantized, const Func& entry_rows, const Expr& num_rows) {
   Var c("c"), j("j");
   Func rows("gathered");
-  rows(c, j) = dequantized(c, row_of(indices, j, num_rows));
+  rows(c, j) = dequantized(c, row_at(entry_rows, j, num_rows));
   return rows;
 }
 

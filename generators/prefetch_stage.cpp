@@ -1,6 +1,5 @@
 #include "prefetch_stage.h"
 
-#include "gather_stage.h"
 
 namespace qembed::stages {
 
@@ -56,12 +55,10 @@ Expr prefetch_row(const StoredTable& t, const ImageParam& table, const Expr& row
   return req;
 }
 
-RowsAhead rows_ahead(const StoredTable& t, const ImageParam& table, const Func& indices,
-                     const Expr& n, const Expr& distance, int span_bytes, const Target& target) {
+RowsAhead rows_ahead(const StoredTable& t, const ImageParam& table, const Func& entry_rows,
+                     const Expr& distance, int span_bytes, const Target& target) {
   return [=](const Expr& j, const Expr& c) {
-    // No bound on the row: a prefetch never faults, and the address feeds no load.
-    Expr ahead = cast<int32_t>(indices(min(j + distance, n - 1)));
-    return prefetch_row(t, table, ahead, c, span_bytes, target);
+    return prefetch_row(t, table, entry_rows(j + distance), c, span_bytes, target);
   };
 }
 

@@ -24,13 +24,14 @@ Halide::Expr prefetch_row(const StoredTable& t, const Halide::ImageParam& table,
                           const Halide::Expr& row, const Halide::Expr& col, int span_bytes,
                           const Halide::Target& target);
 
-// prefetch(j, c): requests what entry j + distance (clamped to num_indices - 1) reads at
-// column c, as prefetch_row does. `distance` is a runtime input: the best one depends on
-// the row size and the machine (runtime/row_prefetch.h picks it).
+// prefetch(j, c): requests what entry j + distance reads at column c, as prefetch_row
+// does; entry_rows (gather_stage.h) holds rows past the last entry. `distance` is a
+// runtime input: the best one depends on the row size and the machine
+// (runtime/row_prefetch.h picks it).
 using RowsAhead = std::function<Halide::Expr(const Halide::Expr& j, const Halide::Expr& c)>;
 RowsAhead rows_ahead(const StoredTable& t, const Halide::ImageParam& table,
-                     const Halide::Func& indices, const Halide::Expr& num_indices,
-                     const Halide::Expr& distance, int span_bytes, const Halide::Target& target);
+                     const Halide::Func& entry_rows, const Halide::Expr& distance,
+                     int span_bytes, const Halide::Target& target);
 
 // `value`, evaluated after `side_effect` (which must stay in the loop computing value).
 Halide::Expr after(const Halide::Expr& side_effect, const Halide::Expr& value);

@@ -86,6 +86,10 @@ void schedule_embedding(Func out, stages::Renorm renorm, const Expr& has_max_nor
   schedule_renorm(renorm, LoopLevel(out, i), renorm.factor.args()[0]);
 }
 
+void schedule_entry_rows(Func entry_rows, const Target& target) {
+  entry_rows.compute_root().vectorize(entry_rows.args()[0], target.natural_vector_size<int32_t>());
+}
+
 void schedule_bag(stages::BagReduce bag, Func out, stages::Renorm renorm, const Expr& has_max_norm,
                   const Expr& dim, const Target& target, const ScheduleParams& p) {
   Func acc = bag.acc;
