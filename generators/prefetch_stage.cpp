@@ -1,6 +1,5 @@
 #include "prefetch_stage.h"
 
-
 namespace qembed::stages {
 
 using namespace Halide;

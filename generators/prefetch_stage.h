@@ -30,8 +30,8 @@ Halide::Expr prefetch_row(const StoredTable& t, const Halide::ImageParam& table,
 // (runtime/row_prefetch.h picks it).
 using RowsAhead = std::function<Halide::Expr(const Halide::Expr& j, const Halide::Expr& c)>;
 RowsAhead rows_ahead(const StoredTable& t, const Halide::ImageParam& table,
-                     const Halide::Func& entry_rows, const Halide::Expr& distance,
-                     int span_bytes, const Halide::Target& target);
+                     const Halide::Func& entry_rows, const Halide::Expr& distance, int span_bytes,
+                     const Halide::Target& target);
 
 // `value`, evaluated after `side_effect` (which must stay in the loop computing value).
 Halide::Expr after(const Halide::Expr& side_effect, const Halide::Expr& value);
