@@ -48,12 +48,12 @@ void schedule_bag(stages::BagReduce bag, Halide::Func out, stages::Renorm renorm
                   const Halide::Expr& has_max_norm, const Halide::Expr& dim,
                   const Halide::Target& target, const ScheduleParams& p);
 
-// quantized(c, row): from_float's elementwise quantization.
 // The entries' rows (stages::entry_rows) once per call, before the pipeline: the column
 // tiles and the prefetch ahead then read each entry's row from it (AVX2, 8-bit D=128: the
 // per-tile work of an entry fell from 22 instructions before the dequantize to 12).
 void schedule_entry_rows(Halide::Func entry_rows, const Halide::Target& target);
 
+// quantized(c, row): from_float's elementwise quantization.
 void schedule_quantize(Halide::Func out, const Halide::Target& target);
 
 }  // namespace qembed::schedules
