@@ -1,6 +1,6 @@
 // What one job of the forwards' thread pool (runtime/thread_pool.h) costs apart from its
 // tasks: wake the workers, claim every task, wait for the last. Jobs of kTasksPerThread
-// tasks per thread (runtime/row_prefetch.h: as the forwards cut them) and of 16 times as
+// tasks per thread (runtime/call_tasks.h: as the forwards cut them) and of 16 times as
 // many (what claiming costs per task shows there even on few cores), each task a few
 // hundred nanoseconds of work of its own.
 //   pool_bench [--benchmark_filter=...]   (BM_PoolJob/THREADS/TASKS_PER_THREAD; threads
@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "row_prefetch.h"
+#include "call_tasks.h"
 #include "thread_pool.h"
 
 namespace {

@@ -12,6 +12,7 @@
 #include <numeric>
 #include <stdexcept>
 
+#include "call_tasks.h"
 #include "dispatch.h"
 #include "float16.h"
 #include "formats.h"

@@ -175,6 +175,10 @@ foreach(_addr IN LISTS QEMBED_ADDRESSING)
           string(MAKE_C_IDENTIFIER "${_target}" _tid)
           _qembed_entry_symbol(_sym ${_k} ${_target} ${_addr})
           _qembed_schedule_knob(_dist ${_target} ${_pipeline} prefetch_distance 64)
+          if(_dist GREATER 65536)  # runtime/validate.h: kMaxBagEntries leaves room for 2^16
+            message(FATAL_ERROR "${QEMBED_SCHEDULE_FILE}: ${_target} ${_pipeline} "
+                                "prefetch_distance=${_dist} is over 65536")
+          endif()
           string(APPEND _kernels_inc "QEMBED_KERNEL(${_tid}, ${_addr}, ${_op}, ${_format}, "
                                      "${_itype}, \"${_sym}\", ${_dist})\n")
         endforeach()

@@ -13,7 +13,7 @@
 namespace qembed::schedules {
 
 // The lookup kernels are single-threaded: the runtime splits a call into chunks (to
-// prefetch their rows) and spreads the chunks over threads (runtime/row_prefetch.h).
+// prefetch their rows) and spreads the chunks over threads (runtime/call_tasks.h).
 struct ScheduleParams {
   int vectors_per_tile = 0;  // columns accumulated at once, in native float vectors
 };

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <numeric>
 
+#include "call_tasks.h"
 #include "dispatch.h"
 #include "dtype_table.h"
 #include "float16.h"

@@ -79,7 +79,13 @@ int64_t offsets_check(const T* p, int64_t n, int64_t num_indices, bool include_l
   if (p[0] != 0) {
     throw InvalidArgument("offsets: offsets[0] must be 0, got " + std::to_string(p[0]));
   }
+  int64_t longest = 0, longest_bag = 0;  // bag b: [p[b], p[b + 1]), the last to num_indices
   for (int64_t i = 1; i < n; ++i) {
+    const int64_t len = static_cast<int64_t>(p[i]) - static_cast<int64_t>(p[i - 1]);
+    if (len > longest) {
+      longest = len;
+      longest_bag = i - 1;
+    }
     if (p[i] < p[i - 1]) {
       throw InvalidArgument("offsets: must be non-decreasing, but offsets[" + std::to_string(i) +
                             "] = " + std::to_string(p[i]) + " < offsets[" + std::to_string(i - 1) +
@@ -96,6 +102,15 @@ int64_t offsets_check(const T* p, int64_t n, int64_t num_indices, bool include_l
     throw InvalidArgument("offsets: with include_last_offset the last offset (" +
                           std::to_string(last) + ") must equal the number of indices (" +
                           std::to_string(num_indices) + ")");
+  }
+  if (!include_last && num_indices - last > longest) {
+    longest = num_indices - last;
+    longest_bag = n - 1;
+  }
+  if (longest > kMaxBagEntries) {
+    throw Unsupported("offsets: bag " + std::to_string(longest_bag) + " holds " +
+                      std::to_string(longest) + " entries, more than the " +
+                      std::to_string(kMaxBagEntries) + " (2^28) a bag may hold");
   }
   return include_last ? n - 1 : n;
 }

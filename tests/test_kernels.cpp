@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "call_tasks.h"
 #include "reference.h"
 #include "test_util.h"
 
@@ -28,7 +29,8 @@ struct Case {
   Mode mode;
   bool weighted, include_last, padding, max_norm;
   double norm_type;
-  bool large = false;  // a call the runtime splits into many tasks (row_prefetch.h)
+  bool large = false;     // a call the runtime splits into many tasks (call_tasks.h)
+  bool over_cap = false;  // bags over a kernel call's entry cap (call_tasks.h)
 };
 
 std::string describe(const Case& c) {
@@ -72,8 +74,13 @@ void run_case(std::mt19937& rng, const Case& c) {
   // Bags: some empty, one all-padding (when there is padding), lengths 0..12. Large
   // calls: 120 bags of 0..60 with a run of empty bags right before a bag bigger than a
   // task (so a task holds only empty bags), and empty bags at the end.
-  const int num_bags = c.large ? 120 : 1 + static_cast<int>(rng() % 9);
+  // Over the cap: 40 bags, two of them over kMaxCallEntries, the rest 0..3000.
+  const int num_bags = c.large ? 120 : c.over_cap ? 40 : 1 + static_cast<int>(rng() % 9);
   auto bag_len = [&](int b) {
+    if (c.over_cap) {
+      if (b == 5 || b == 30) return static_cast<int>(qembed::detail::kMaxCallEntries) + 5;
+      return (b >= 10 && b < 13) ? 0 : static_cast<int>(rng() % 3001);
+    }
     if (!c.large) return (b == 1) ? 0 : static_cast<int>(rng() % 13);
     if (b == 1 || (b >= 60 && b < 66) || b >= num_bags - 3) return 0;
     if (b == 66 || b == 90) return 3000;
@@ -193,7 +200,7 @@ TEST_P(EveryTarget, MatchesReferenceOnTableSizesAndOptions) {
   }
 }
 
-// Calls the runtime splits into many tasks over the thread pool (row_prefetch.h), each a
+// Calls the runtime splits into many tasks over the thread pool (call_tasks.h), each a
 // kernel call with its own head prefetch: every bag must get the bits of one whole call.
 TEST_P(EveryTarget, LargeCallsSplitIntoTasks) {
   struct Threads {  // 4 threads: up to 16 tasks, whatever this machine's core count
@@ -220,6 +227,35 @@ TEST_P(EveryTarget, LargeCallsSplitIntoTasks) {
         run_case(rng, c);
         if (HasFatalFailure()) return;
       }
+    }
+  }
+}
+
+// Calls over a kernel call's entry cap on one thread: the runtime cuts them into several
+// kernel calls (lookups anywhere, bags between bags; a bag over the cap is a call alone).
+TEST_P(EveryTarget, CallsOverTheEntryCapSplitIntoKernelCalls) {
+  struct Threads {
+    Threads() { qembed::set_num_threads(1); }
+    ~Threads() { qembed::set_num_threads(0); }
+  } threads;
+  std::mt19937 rng(11);
+  const std::vector<Scheme> schemes = all_schemes();
+  for (Mode m : {Mode::Sum, Mode::Max}) {
+    for (int flags = 0; flags < 2; ++flags) {
+      Case c;
+      c.scheme = schemes[rng() % schemes.size()];
+      c.rows = 3000;
+      c.dim = 7;
+      c.itype = flags ? IndexType::Int32 : IndexType::Int64;
+      c.mode = m;
+      c.weighted = m == Mode::Sum && flags;
+      c.include_last = flags;
+      c.padding = !flags;
+      c.max_norm = false;
+      c.norm_type = 2.0;
+      c.over_cap = true;
+      run_case(rng, c);
+      if (HasFatalFailure()) return;
     }
   }
 }
