@@ -4,16 +4,18 @@ namespace qembed::stages {
 
 using namespace Halide;
 
+namespace {
+
+// The table row named by indices(j), as int32: one unsigned min (a negative index wraps
+// high) instead of a clamp's two keeps the row inside the table whatever the index, at
+// one compare and move per entry (kernels never run on an empty table; rows fit int32).
 Expr row_of(const Func& indices, const Expr& j, const Expr& num_rows) {
   Expr idx = indices(j);
-  // One unsigned min (a negative index wraps high) instead of a clamp's two: the row
-  // stays inside the table whatever the index, at one compare and move per entry. The
-  // promise only tells bounds inference what the min guarantees (kernels never run on
-  // an empty table; rows fit int32), which it cannot see through the casts.
   Type u = idx.type().with_code(Type::UInt);
-  Expr row = cast<int32_t>(min(cast(u, idx), cast(u, num_rows - 1)));
-  return unsafe_promise_clamped(row, 0, num_rows - 1);
+  return cast<int32_t>(min(cast(u, idx), cast(u, num_rows - 1)));
 }
+
+}  // namespace
 
 Func entry_rows(const Func& indices, const Expr& num_indices, const Expr& num_rows) {
   Var e("e");
