@@ -106,7 +106,8 @@ qembed::fmt::FormatId format_of(const Workload& w) {
 
 std::string Workload::name() const {
   char buf[256];
-  const char* mode_name = mode == qembed::Mode::Sum    ? (weighted ? "wsum" : "sum")
+  const char* mode_name = lookup                       ? "lookup"
+                          : mode == qembed::Mode::Sum  ? (weighted ? "wsum" : "sum")
                           : mode == qembed::Mode::Mean ? "mean"
                                                        : "max";
   char codes[32];
@@ -196,6 +197,24 @@ std::vector<Workload> anchor_workloads(int64_t big_rows, bool quick) {
   return out;
 }
 
+std::vector<Workload> lookup_workloads(int64_t big_rows) {
+  std::vector<Workload> out;
+  for (int bits : {8, 4}) {
+    for (int64_t dim : {32, 128, 512}) {
+      Workload w;
+      w.group = "lookup";
+      w.bits = bits;
+      w.rows = big_rows;
+      w.dim = dim;
+      w.batch = 10;
+      w.avg_len = 100;
+      w.lookup = true;
+      out.push_back(w);
+    }
+  }
+  return out;
+}
+
 Workload reference_workload() {
   Workload w;
   w.group = "refpath";
@@ -227,7 +246,8 @@ struct Prepared::Data {
   std::vector<float> weight;    // kept for the reference path (small tables only)
   std::vector<uint8_t> packed;  // a prepacked workload's rows (small tables only): verify()
   std::unique_ptr<qembed::EmbeddingBag> bag;
-  std::unique_ptr<Aligned> roof;  // rows x row_bytes, same geometry as qembed's table
+  std::unique_ptr<qembed::Embedding> emb;  // lookup workloads
+  std::unique_ptr<Aligned> roof;           // rows x row_bytes, same geometry as qembed's table
   struct Set {
     std::vector<int64_t> idx64, off64;
     std::vector<int32_t> idx32, off32;
@@ -265,6 +285,9 @@ Prepared::Prepared(const Workload& w) : w_(w), d_(new Data) {
     d_->bag = std::make_unique<qembed::EmbeddingBag>(qembed::EmbeddingBag::from_prepacked(
         packed.data(), static_cast<int64_t>(packed.size()), w.bits, o));
     if (keep) d_->packed = std::move(packed);
+  } else if (w.lookup) {
+    d_->emb =
+        std::make_unique<qembed::Embedding>(qembed::Embedding::from_float(d_->weight.data(), o, q));
   } else {
     d_->bag = std::make_unique<qembed::EmbeddingBag>(
         qembed::EmbeddingBag::from_float(d_->weight.data(), o, q));
@@ -353,7 +376,11 @@ Prepared::Prepared(const Workload& w) : w_(w), d_(new Data) {
   really_cold_ = w.cold &&
                  static_cast<double>(w.rows * row_bytes_) > 2.0 * static_cast<double>(llc) &&
                  distinct_lines * 64.0 > 2.0 * static_cast<double>(llc);
-  d_->out.resize(static_cast<size_t>(w.batch * w.dim));
+  size_t out_rows = static_cast<size_t>(w.batch);
+  if (w.lookup) {
+    for (const Data::Set& set : d_->sets) out_rows = std::max(out_rows, set.idx64.size());
+  }
+  d_->out.resize(out_rows * static_cast<size_t>(w.dim));
 }
 
 int64_t huge_page_bytes() {
@@ -370,7 +397,12 @@ void Prepared::run_qembed(size_t call) {
   const Data::Set& s = d_->sets[call % d_->sets.size()];
   const float* wts = s.weights.empty() ? nullptr : s.weights.data();
   const int64_t out_len = static_cast<int64_t>(d_->out.size());
-  if (w_.index_type == qembed::IndexType::Int32) {
+  if (w_.lookup) {
+    const qembed::Indices idx = w_.index_type == qembed::IndexType::Int32
+                                    ? qembed::Indices(s.idx32)
+                                    : qembed::Indices(s.idx64);
+    d_->emb->forward(idx, d_->out.data(), out_len);
+  } else if (w_.index_type == qembed::IndexType::Int32) {
     d_->bag->forward(qembed::Indices(s.idx32), qembed::Indices(s.off32), wts, d_->out.data(),
                      out_len);
   } else {
@@ -384,6 +416,7 @@ void Prepared::run_roofline(size_t call) {
   // threads, the same head prefetch and, in the loop, every line of the row the active
   // kernel's prefetch distance ahead; each bag's rows are read whole (XOR of every word)
   // and its output row written once.
+  if (w_.lookup) throw std::logic_error("roofline: bag workloads only");
   namespace d = qembed::detail;
   const qembed::fmt::FormatId format = format_of(w_);
   const int slot = w_.index_type == qembed::IndexType::Int32 ? d::kSlot_int32 : d::kSlot_int64;
@@ -440,6 +473,7 @@ void Prepared::run_roofline(size_t call) {
 }
 
 void Prepared::run_reference(size_t call) {
+  if (w_.lookup) throw std::logic_error("reference path: bag workloads only");
   if (d_->weight.empty()) throw std::runtime_error("reference path: table too large to keep");
   const Data::Set& s = d_->sets[call % d_->sets.size()];
   const int64_t rows = w_.rows, dim = w_.dim, n = static_cast<int64_t>(s.idx64.size());
@@ -480,10 +514,11 @@ int64_t Prepared::verify(size_t call) {
   // The contract's scalar reference (reference/): the module's fake-quantized table gathered and
   // reduced, or PyTorch's rowwise ops on the packed rows (the contract's section 6).
   const std::vector<float> want =
-      w_.prepacked ? ref::prepacked_bag(d_->packed, row_bytes_, w_.bits, w_.dim, s.idx64, s.off64,
-                                        ends, weights)
-                   : ref::embedding_bag(d_->bag->get_weight(), w_.dim, s.idx64, s.off64, ends,
-                                        w_.mode, weights, std::nullopt, std::nullopt, 2.0);
+      w_.lookup      ? ref::embedding(d_->emb->get_weight(), w_.dim, s.idx64, std::nullopt, 2.0)
+      : w_.prepacked ? ref::prepacked_bag(d_->packed, row_bytes_, w_.bits, w_.dim, s.idx64, s.off64,
+                                          ends, weights)
+                     : ref::embedding_bag(d_->bag->get_weight(), w_.dim, s.idx64, s.off64, ends,
+                                          w_.mode, weights, std::nullopt, std::nullopt, 2.0);
   int64_t bad = 0;
   for (size_t i = 0; i < want.size(); ++i) {
     if (std::memcmp(&want[i], &d_->out[i], sizeof(float)) != 0) ++bad;

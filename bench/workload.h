@@ -34,6 +34,9 @@ struct Workload {
   // Rows as PyTorch's embedding_bag_{byte,4bit}_prepack lay them out, served by
   // EmbeddingBag::from_prepacked (the rowwise ops' numerics; sum only).
   bool prepacked = false;
+  // Embedding lookups of every entry instead of bags (the bags only size the calls): the
+  // `lookup` group, which qembed_calls counts; no roofline or reference path.
+  bool lookup = false;
 
   std::string name() const;  // a stable, readable benchmark name
 };
@@ -45,6 +48,9 @@ qembed::fmt::FormatId format_of(const Workload& w);
 // and variant: FBGEMM's bench shape on `big_rows` rows (D sweep; warm, Zipf, int32, mean,
 // max, weighted), TBE inference, multi-thread. `quick` keeps a small subset.
 std::vector<Workload> anchor_workloads(int64_t big_rows, bool quick);
+// Embedding lookups on the FBGEMM bench shape's calls (10 x ~100 entries, `big_rows`
+// rows): 8-bit and 4-bit, D in {32, 128, 512}.
+std::vector<Workload> lookup_workloads(int64_t big_rows);
 // The reference-module path's workload: 100k x 128, 10 bags of ~100 (the anchor's).
 Workload reference_workload();
 

@@ -6,13 +6,13 @@ using namespace Halide;
 
 namespace {
 
-// The table row named by indices(j), as int32: one unsigned min (a negative index wraps
-// high) instead of a clamp's two keeps the row inside the table whatever the index, at
-// one compare and move per entry (kernels never run on an empty table; rows fit int32).
+// The table row named by indices(j), as uint32: the index's low 32 bits under one
+// unsigned min. Whatever the index (a negative one wraps high, an int64 one keeps its low
+// 32 bits) the row stays inside the table (kernels never run on an empty one); for the
+// indices libqembed passes (validated: in [0, rows), rows < 2^31) it is the index. Narrowing
+// first spares int64 indices a 64-bit unsigned min, which AVX2 and NEON lack.
 Expr row_of(const Func& indices, const Expr& j, const Expr& num_rows) {
-  Expr idx = indices(j);
-  Type u = idx.type().with_code(Type::UInt);
-  return cast<int32_t>(min(cast(u, idx), cast(u, num_rows - 1)));
+  return min(cast<uint32_t>(indices(j)), cast<uint32_t>(num_rows - 1));
 }
 
 }  // namespace
@@ -21,7 +21,7 @@ Func entry_rows(const Func& indices, const Expr& num_indices, const Expr& num_ro
   Var e("e");
   Func rows("entry_rows");
   Expr row = row_of(indices, clamp(e, 0, num_indices - 1), num_rows);
-  rows(e) = reinterpret<int32_t>(cast<uint32_t>(row));  // bounds hidden (see the header)
+  rows(e) = reinterpret<int32_t>(row);  // bounds hidden (see the header)
   return rows;
 }
 

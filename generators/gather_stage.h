@@ -8,13 +8,13 @@
 
 namespace qembed::stages {
 
-// entry_rows(e): the table row of entry e (its index under one unsigned min; past the
-// last entry, the last entry's row), as int32 (tables are below 2^31 rows). The schedules
-// compute it once per call, so a row's column tiles and the prefetch ahead read it with no
-// index load, clamp or bound of their own. Its value's bounds are hidden from Halide
-// (row_at promises them): with bounds narrower than int32, Halide's clamp_unsafe_accesses
-// pass clamped every use again. Needs at least one index (libqembed never calls a kernel
-// without one).
+// entry_rows(e): the table row of entry e (its index's low 32 bits under one unsigned
+// min; past the last entry, the last entry's row), as int32 (tables are below 2^31 rows).
+// The schedules compute it once per call, so a row's column tiles and the prefetch ahead
+// read it with no index load, clamp or bound of their own. Its value's bounds are hidden
+// from Halide (row_at promises them): with bounds narrower than int32, Halide's
+// clamp_unsafe_accesses pass clamped every use again. Needs at least one index (libqembed
+// never calls a kernel without one).
 Halide::Func entry_rows(const Halide::Func& indices, const Halide::Expr& num_indices,
                         const Halide::Expr& num_rows);
 
