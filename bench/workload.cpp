@@ -121,18 +121,25 @@ std::string Workload::name() const {
   return buf;
 }
 
+namespace {
+
+// FBGEMM's bench shape: 10 bags of about 100 entries on `rows` rows.
+Workload fbgemm_shape(int bits, int64_t rows, int64_t dim) {
+  Workload w;
+  w.group = "fbgemm";
+  w.bits = bits;
+  w.rows = rows;
+  w.dim = dim;
+  w.batch = 10;
+  w.avg_len = 100;
+  return w;
+}
+
+}  // namespace
+
 std::vector<Workload> anchor_workloads(int64_t big_rows, bool quick) {
   std::vector<Workload> out;
-  auto fbgemm = [&](int bits, int64_t dim) {
-    Workload w;
-    w.group = "fbgemm";
-    w.bits = bits;
-    w.rows = big_rows;
-    w.dim = dim;
-    w.batch = 10;
-    w.avg_len = 100;
-    return w;
-  };
+  auto fbgemm = [&](int bits, int64_t dim) { return fbgemm_shape(bits, big_rows, dim); };
   const std::vector<int64_t> dims =
       quick ? std::vector<int64_t>{64, 128} : std::vector<int64_t>{32, 64, 128, 256, 512};
   for (int bits : {8, 4}) {
@@ -201,13 +208,8 @@ std::vector<Workload> lookup_workloads(int64_t big_rows) {
   std::vector<Workload> out;
   for (int bits : {8, 4}) {
     for (int64_t dim : {32, 128, 512}) {
-      Workload w;
+      Workload w = fbgemm_shape(bits, big_rows, dim);
       w.group = "lookup";
-      w.bits = bits;
-      w.rows = big_rows;
-      w.dim = dim;
-      w.batch = 10;
-      w.avg_len = 100;
       w.lookup = true;
       out.push_back(w);
     }
