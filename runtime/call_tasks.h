@@ -2,7 +2,7 @@
 // things shape them: balance over threads, and a cap on each kernel call's entries. A
 // kernel call first writes every entry's table row into a heap array (4 bytes an entry,
 // generators/gather_stage.h) and its loop then reads it; capped at kMaxCallEntries the
-// array (256 KiB) stays in L2 between the two passes, and never nears the 2^31 bytes a
+// array (256 KiB) can stay in L2 between the two passes, and never nears the 2^31 bytes a
 // Halide allocation may hold without large_buffers. A bag is never split (its sum must be
 // one kernel's, in order): a bag over the cap is a call of its own, and validation limits
 // bags to kMaxBagEntries (validate.h) for the same allocation limit.

@@ -74,8 +74,9 @@ class Module {
   // Runs a validated bag forward with bag begins `begins` (num_bags entries).
   void run_bags(const Indices& indices, const void* begins, int64_t num_bags,
                 const float* per_sample_weights, float* out) const;
-  // A validated Embedding forward: one kernel call per task of the thread pool, the head
-  // of each call prefetched before it (the kernel prefetches the rest; row_prefetch.h; tasks: call_tasks.h).
+  // A validated Embedding forward: one kernel call per task of the thread pool
+  // (call_tasks.h), the head of each call prefetched before it (the kernel prefetches the
+  // rest; row_prefetch.h).
   template <typename I>
   void run_lookup_tasks(const I* idx, IndexType type, int64_t n, float* out) const;
   // run_bags for one index type: whole bags split into tasks as run_lookup_tasks does.
