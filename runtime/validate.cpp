@@ -81,15 +81,16 @@ int64_t offsets_check(const T* p, int64_t n, int64_t num_indices, bool include_l
   }
   int64_t longest = 0, longest_bag = 0;  // bag b: [p[b], p[b + 1]), the last to num_indices
   for (int64_t i = 1; i < n; ++i) {
-    const int64_t len = static_cast<int64_t>(p[i]) - static_cast<int64_t>(p[i - 1]);
-    if (len > longest) {
-      longest = len;
-      longest_bag = i - 1;
-    }
     if (p[i] < p[i - 1]) {
       throw InvalidArgument("offsets: must be non-decreasing, but offsets[" + std::to_string(i) +
                             "] = " + std::to_string(p[i]) + " < offsets[" + std::to_string(i - 1) +
                             "] = " + std::to_string(p[i - 1]));
+    }
+    // Both in [0, p[i]] here (p[0] = 0, non-decreasing so far): the difference fits.
+    const int64_t len = static_cast<int64_t>(p[i]) - static_cast<int64_t>(p[i - 1]);
+    if (len > longest) {
+      longest = len;
+      longest_bag = i - 1;
     }
   }
   const int64_t last = static_cast<int64_t>(p[n - 1]);

@@ -86,4 +86,12 @@ TEST(CallTasks, ABagOverTheLimitIsRejectedNamingIt) {
   EXPECT_EQ(d::validate_offsets(qembed::Indices(at_limit), 5 + limit, true), 3);
 }
 
+TEST(CallTasks, BagLengthsAreTakenOnlyOnceOffsetsAreKnownInOrder) {
+  // fuzz.c_abi found it: the length of a "bag" between a very negative offset and a big
+  // one overflowed int64 (undefined behaviour, flagged by UBSan) before the order check
+  // threw. The order check comes first: a clean InvalidArgument.
+  const std::vector<int64_t> wild{0, -9222809088075781719, 3026418275283107840};
+  EXPECT_THROW(d::validate_offsets(qembed::Indices(wild), 10, false), qembed::InvalidArgument);
+}
+
 }  // namespace
