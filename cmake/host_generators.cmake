@@ -35,5 +35,14 @@ execute_process(
 if(NOT _rc EQUAL 0)
   message(FATAL_ERROR "building the host generators in ${_host} failed")
 endif()
+# Configure built them once; this target brings them up to date at build time (a no-op
+# when they are), so an edited generator or schedule source regenerates the kernels of
+# this cross build as it would a native one's. cmake/kernels.cmake makes every kernel
+# depend on it.
+add_custom_target(qembed_host_generators
+  COMMAND ${_clean_env} "${CMAKE_COMMAND}" --build "${_host}" --target qembed_generators
+  BYPRODUCTS "${_host}/qembed_generators"
+  COMMENT "qembed: the build machine's Halide generators, rebuilt if their sources changed"
+  VERBATIM)
 set(qembed-halide_generators_ROOT "${_host}")
 _qembed_helpers_from_host("${_host}")

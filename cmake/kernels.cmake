@@ -134,6 +134,9 @@ macro(_qembed_kernel kname addr gen)
   endif()
   add_halide_library(${_lib} FROM qembed::halide_generators::qembed_generators GENERATOR ${gen}
                      TARGETS ${QEMBED_COMPILE_TARGETS_${addr}} PARAMS ${ARGN} ${_rt})
+  if(TARGET qembed_host_generators)  # a cross build's own host generators
+    add_dependencies(${_lib}.update qembed_host_generators)
+  endif()
   if(QEMBED_HALIDE_RUNTIME STREQUAL "")
     set(QEMBED_HALIDE_RUNTIME "${_lib}.runtime")
   endif()
