@@ -62,8 +62,7 @@ BagReduce bag_reduce(const BagInputs& in, BagMode mode, bool column_pairs) {
     if (!in.prefetch) return e;
     Expr request = in.prefetch(j, col);
     if (column_pairs) {
-      request = Internal::Call::make(Int(32), Internal::Call::if_then_else, {p == 0, request, 0},
-                                     Internal::Call::PureIntrinsic);
+      request = request_if(p == 0, request);
     }
     return after(request, e);
   };

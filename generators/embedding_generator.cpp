@@ -1,6 +1,7 @@
 // Embedding pipeline: dequantize -> gather -> (max_norm) -> out(c, i), with the rows of
 // upcoming indices prefetched.
 #include "dequantize_stage.h"
+#include "formats.h"
 #include "gather_stage.h"
 #include "llvm_helpers.h"
 #include "lookup_common.h"
@@ -53,14 +54,33 @@ class EmbeddingGenerator : public Generator<EmbeddingGenerator> {
     const schedules::ScheduleParams p =
         schedules::params_for(get_target(), vectors_per_tile, schedules,
                               "embedding_" + std::string(format) + "_" + std::string(index_type));
-    Expr value = renorm.looked_up(c, i);
+    stages::RowsAhead prefetch;
     if (!get_auto_schedule()) {  // the autoschedulers cannot plan around a raw pointer
-      stages::RowsAhead prefetch =
+      prefetch =
           stages::rows_ahead(t, table, entry_rows, prefetch_distance,
                              schedules::tile_code_bytes(t.format, get_target(), p), get_target());
-      value = stages::after(prefetch(i, c), value);
     }
-    out(c, i) = value;
+    // Column `col` of entry i's row; where `asks` holds, it also requests the same tile
+    // of the row `prefetch_distance` entries ahead.
+    auto looked_up = [&](const Expr& col, const Expr& asks) {
+      Expr value = renorm.looked_up(col, i);
+      return prefetch ? stages::after(stages::request_if(asks, prefetch(i, col)), value) : value;
+    };
+    // 4-bit codes: a byte holds columns 2k and 2k + 1, so even widths compute the even and
+    // the odd columns of a tile apart, as column_pairs(k, p, i) (a vector of bytes feeds
+    // both directly; only the even column asks for the row ahead), and interleave them in
+    // the output. Odd widths read column by column (schedule_embedding: the select folds to
+    // one side in each branch).
+    Func column_pairs;
+    if (format_param(format).codes == fmt::Codes::U4) {
+      Var k("k"), pc("p");
+      column_pairs = Func("column_pairs");
+      column_pairs(k, pc, i) = looked_up(2 * k + pc, pc == 0);
+      out(c, i) = select(dim % 2 == 0, column_pairs(c / 2, c % 2, i), looked_up(c, true));
+      out.dim(0).set_min(0);  // pairs start at even columns
+    } else {
+      out(c, i) = looked_up(c, true);
+    }
 
     out.dim(0).set_extent(dim);
 
@@ -76,7 +96,7 @@ class EmbeddingGenerator : public Generator<EmbeddingGenerator> {
     prefetch_distance.set_estimate(64);
     out.set_estimates({{0, est_dim}, {0, est_indices}});
     if (!get_auto_schedule()) {
-      schedules::schedule_embedding(out, renorm, has_max_norm, dim, get_target(), p);
+      schedules::schedule_embedding(out, column_pairs, renorm, has_max_norm, dim, get_target(), p);
       schedules::schedule_entry_rows(entry_rows, get_target());
     }
   }

@@ -36,4 +36,8 @@ RowsAhead rows_ahead(const StoredTable& t, const Halide::ImageParam& table,
 // `value`, evaluated after `side_effect` (which must stay in the loop computing value).
 Halide::Expr after(const Halide::Expr& side_effect, const Halide::Expr& value);
 
+// A prefetch request made only where `condition` holds (a branch, not a select: a
+// select would make both).
+Halide::Expr request_if(const Halide::Expr& condition, const Halide::Expr& request);
+
 }  // namespace qembed::stages

@@ -31,6 +31,33 @@ void tile_columns(Stage s, const Var& c, const Var& co, const Var& ci, const Exp
   s.split(c, co, ci, 1);
 }
 
+// The column loop of an output stage whose columns come in pairs (4-bit codes: column
+// c = 2k + p), in tiles of whole pairs: a tile of `t` columns covers exactly t / 2 values
+// of k (pairs are split off first; ShiftInwards acts on pairs). `even`: the condition
+// each branch adds for the width to be even (bags), or undefined where `s` is already the
+// even widths' branch (lookups): there each branch's condition is `dim >= t` alone, so
+// the next one knows the width is even and under `t` (the tile loop of a row under two
+// tiles runs once, unlooped), and rows under a vector go one pair a step (a column a step
+// would make the pair's region depend on the column). The rest run column by column.
+// Every branch names the tile loop `co`.
+void pair_tiles(Stage s, const Var& c, const Var& co, const Var& ci, const Expr& dim,
+                const Expr& even, int vec, int tile) {
+  for (int t : tile_widths(vec, tile)) {
+    Var c2("c2"), cp("cp"), c2i("c2i");
+    s.specialize(even.defined() ? (dim >= t && even) : dim >= t)
+        .split(c, c2, cp, 2, TailStrategy::RoundUp)
+        .split(c2, co, c2i, t / 2, TailStrategy::ShiftInwards)
+        .reorder(cp, c2i, co)
+        .fuse(cp, c2i, ci)
+        .vectorize(ci);
+  }
+  if (even.defined()) {
+    s.split(c, co, ci, 1);
+  } else {
+    s.split(c, co, ci, 2, TailStrategy::RoundUp).vectorize(ci);
+  }
+}
+
 // max_norm's factor, computed once per looked-up row at `at` (one row's norm is a
 // scalar loop over D inside it). Specializing on the norm type drops the unused
 // reduction and turns pow(|x|, 2) into |x| * |x|.
@@ -75,14 +102,29 @@ int tile_code_bytes(const fmt::Format& f, const Target& target, const SchedulePa
   return target.natural_vector_size<float>() * p.vectors_per_tile * fmt::code_bits(f.codes) / 8;
 }
 
-void schedule_embedding(Func out, stages::Renorm renorm, const Expr& has_max_norm, const Expr& dim,
-                        const Target& target, const ScheduleParams& p) {
+void schedule_embedding(Func out, Func column_pairs, stages::Renorm renorm,
+                        const Expr& has_max_norm, const Expr& dim, const Target& target,
+                        const ScheduleParams& p) {
   Var c = out.args()[0], i = out.args()[1];
   Var co("co"), ci("ci");
   const int vec = target.natural_vector_size<float>();
+  const int tile = vec * p.vectors_per_tile;
   Stage renormed = out.specialize(has_max_norm);
-  tile_columns(renormed, c, co, ci, dim, vec, vec * p.vectors_per_tile);
-  tile_columns(out, c, co, ci, dim, vec, vec * p.vectors_per_tile);
+  for (Stage s : {renormed, Stage(out)}) {
+    if (!column_pairs.defined()) {
+      tile_columns(s, c, co, ci, dim, vec, tile);
+      continue;
+    }
+    // Even widths: pairs, in branches nested inside the evenness test, so each knows the
+    // width is even and under the wider branches' tile. The output's select folds to the
+    // pairs there and to the single column in the odd widths' branch.
+    pair_tiles(s.specialize(dim % 2 == 0), c, co, ci, dim, Expr(), vec, tile);
+    tile_columns(s, c, co, ci, dim, vec, tile);
+  }
+  if (column_pairs.defined()) {
+    Var k = column_pairs.args()[0], pc = column_pairs.args()[1];
+    column_pairs.compute_at(out, co).store_in(MemoryType::Register).vectorize(k).unroll(pc);
+  }
   schedule_renorm(renorm, LoopLevel(out, i), renorm.factor.args()[0]);
 }
 
@@ -105,18 +147,7 @@ void schedule_bag(stages::BagReduce bag, Func out, stages::Renorm renorm, const 
   branches.push_back(out);
   for (Stage s : branches) {
     if (bag.column_pairs) {
-      // Even widths: tiles of whole column pairs, so a tile of `t` columns covers exactly
-      // t / 2 values of k (pairs are split off first; ShiftInwards acts on pairs).
-      for (int t : tile_widths(vec, tile)) {
-        Var c2("c2"), cp("cp"), c2i("c2i");
-        s.specialize(dim >= t && dim % 2 == 0)
-            .split(c, c2, cp, 2, TailStrategy::RoundUp)
-            .split(c2, co, c2i, t / 2, TailStrategy::ShiftInwards)
-            .reorder(cp, c2i, co)
-            .fuse(cp, c2i, ci)
-            .vectorize(ci);
-      }
-      s.split(c, co, ci, 1);
+      pair_tiles(s, c, co, ci, dim, dim % 2 == 0, vec, tile);
     } else {
       tile_columns(s, c, co, ci, dim, vec, tile);
     }

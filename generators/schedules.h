@@ -37,10 +37,12 @@ ScheduleParams params_for(const Halide::Target& target, int vectors_per_tile,
 // Bytes of codes one column tile reads from a row (what one pass must prefetch).
 int tile_code_bytes(const fmt::Format& f, const Halide::Target& target, const ScheduleParams& p);
 
-// out(c, i): one dequantized (renormalized) row per index.
-void schedule_embedding(Halide::Func out, stages::Renorm renorm, const Halide::Expr& has_max_norm,
-                        const Halide::Expr& dim, const Halide::Target& target,
-                        const ScheduleParams& p);
+// out(c, i): one dequantized (renormalized) row per index. column_pairs (4-bit codes;
+// undefined otherwise): out(c, i) = select(dim % 2 == 0, column_pairs(c / 2, c % 2, i),
+// column c read alone), one tile of pairs computed per column tile of an even width.
+void schedule_embedding(Halide::Func out, Halide::Func column_pairs, stages::Renorm renorm,
+                        const Halide::Expr& has_max_norm, const Halide::Expr& dim,
+                        const Halide::Target& target, const ScheduleParams& p);
 
 // out(c, b): the bags (bag.out, inlined into the output). Accumulators for one column
 // tile stay in registers across a bag.

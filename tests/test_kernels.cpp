@@ -200,6 +200,32 @@ TEST_P(EveryTarget, MatchesReferenceOnTableSizesAndOptions) {
   }
 }
 
+// 4-bit lookups take even widths as column pairs and odd ones column by column, in tiles
+// of every width from the target's widest down to one pair (schedule_embedding): every
+// width up to two of the widest tiles (AVX-512: 128 columns) plus a shifted tail, with
+// and without max_norm, meets each branch and each tail on every target.
+TEST_P(EveryTarget, FourBitLookupsMatchAtEveryWidth) {
+  std::mt19937 rng(4242);
+  for (const Scheme& s : all_schemes()) {
+    if (s.dtype != qembed::DType::QUInt4x2) continue;
+    for (int64_t d = 1; d <= 2 * 128 + 3; ++d) {
+      Case c;
+      c.scheme = s;
+      c.dim = d;
+      c.rows = 1 + static_cast<int64_t>(rng() % 40);
+      c.itype = (d % 2) ? IndexType::Int32 : IndexType::Int64;
+      c.mode = Mode::Sum;
+      c.weighted = false;
+      c.include_last = rng() % 2;
+      c.padding = rng() % 2;
+      c.max_norm = d % 3 == 0;
+      c.norm_type = 2.0;
+      run_case(rng, c);
+      if (HasFatalFailure()) return;
+    }
+  }
+}
+
 // Calls the runtime splits into many tasks over the thread pool (call_tasks.h), each a
 // kernel call with its own head prefetch: every bag must get the bits of one whole call.
 TEST_P(EveryTarget, LargeCallsSplitIntoTasks) {
