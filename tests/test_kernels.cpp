@@ -213,7 +213,7 @@ TEST_P(EveryTarget, FourBitLookupsMatchAtEveryWidth) {
       c.scheme = s;
       c.dim = d;
       c.rows = 1 + static_cast<int64_t>(rng() % 40);
-      c.itype = (d % 2) ? IndexType::Int32 : IndexType::Int64;
+      c.itype = (d / 2) % 2 ? IndexType::Int32 : IndexType::Int64;  // both, odd and even
       c.mode = Mode::Sum;
       c.weighted = false;
       c.include_last = rng() % 2;
